@@ -1,0 +1,87 @@
+/* lamina's entry point: global options, then one subcommand. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/log.h"
+#include "manifest/manifest.h"
+
+static void help(FILE *f)
+{
+        fputs("Usage: lamina [--help] [--version] COMMAND [ARGS...]\n"
+              "\n"
+              "Runs Linux programs under a Gramine/Graphene manifest.\n"
+              "\n"
+              "Commands:\n"
+              "  check [--format toml|legacy] [--json|--quiet] MANIFEST\n"
+              "        Read and validate MANIFEST and print the resolved model: every key with\n"
+              "        its effective value, file: URIs made absolute (as a TOML manifest, or\n"
+              "        as JSON; nothing with --quiet). The language is detected from the\n"
+              "        content unless --format.\n"
+              "  manifest [-D NAME=VALUE]... TEMPLATE [OUTPUT]\n"
+              "        Render a manifest template: {{ NAME }} and $(NAME) from -D, \n"
+              "        {{ env.NAME }}, python.exe, python.stdlib, python.platstdlib,\n"
+              "        python.purelib, python.distlib (from -D python=PATH, default\n"
+              "        /usr/bin/python3) and arch_libdir. Writes OUTPUT, or stdout.\n"
+              "\n"
+              "Exit codes:\n"
+              "  0  success\n"
+              "  1  the input (manifest, template) has an error; nothing was done\n"
+              "  2  wrong command line\n"
+              "  3  lamina failed (I/O error, out of memory, ...)\n",
+              f);
+}
+
+int parse_format_option(const char *s)
+{
+        if (strcmp(s, "toml") == 0)
+                return MANIFEST_FORMAT_TOML;
+        if (strcmp(s, "legacy") == 0)
+                return MANIFEST_FORMAT_LEGACY;
+        if (strcmp(s, "auto") == 0)
+                return MANIFEST_FORMAT_AUTO;
+        return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {},
+        };
+        int c;
+
+        /* "+": stop at the command; its options are its own */
+        while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        help(stdout);
+                        return LAMINA_EXIT_OK;
+                case 'V':
+                        printf("lamina %s\n", LAMINA_VERSION);
+                        return LAMINA_EXIT_OK;
+                default:
+                        help(stderr);
+                        return LAMINA_EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                help(stderr);
+                return LAMINA_EXIT_USAGE;
+        }
+        argc -= optind;
+        argv += optind;
+        optind = 0; /* reset getopt for the command's own options */
+        if (strcmp(argv[0], "check") == 0)
+                return cmd_check(argc, argv);
+        if (strcmp(argv[0], "manifest") == 0)
+                return cmd_manifest(argc, argv);
+        if (strcmp(argv[0], "help") == 0) {
+                help(stdout);
+                return LAMINA_EXIT_OK;
+        }
+        log_error("unknown command '%s'; see 'lamina --help'", argv[0]);
+        return LAMINA_EXIT_USAGE;
+}
