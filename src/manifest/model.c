@@ -600,6 +600,38 @@ static int on_root_uri(builder_t *b, const keyref_t *k, _unused_ void *field)
         return want_file_uri(b, k, &b->m->root_uri, &b->m->root_host_path, NULL);
 }
 
+/* "prefix[i]" and "prefix.key", the names of list items and table fields in messages. They are
+ * made for every entry of what may be a list of 10,000 files, so without printf. */
+static void name_join(char *buf, size_t size, const char *a, const char *b, const char *c)
+{
+        size_t n = 0;
+
+        for (const char *parts[] = {a, b, c}, **p = parts; p < parts + 3; p++) {
+                size_t len = MIN(strlen(*p), size - 1 - n);
+                memcpy(buf + n, *p, len);
+                n += len;
+        }
+        buf[n] = '\0';
+}
+
+static void name_item(char *buf, size_t size, const char *prefix, size_t i)
+{
+        char digits[24], *d = digits + sizeof(digits) - 1;
+
+        *d = '\0';
+        do {
+                *--d = (char)('0' + i % 10);
+                i /= 10;
+        } while (i > 0);
+        *--d = '[';
+        name_join(buf, size, prefix, d, "]");
+}
+
+static void name_field(char *buf, size_t size, const char *prefix, const char *key)
+{
+        name_join(buf, size, prefix, ".", key);
+}
+
 /* Calls each(b, item key) for every element of an array. */
 static int each_item(builder_t *b, const keyref_t *k, const char *want,
                      int (*each)(builder_t *b, const keyref_t *item))
@@ -615,9 +647,9 @@ static int each_item(builder_t *b, const keyref_t *k, const char *want,
                 int r;
 
                 if (v->label)
-                        snprintf(name, sizeof(name), "%s", v->label);
+                        item.name = v->label;
                 else
-                        snprintf(name, sizeof(name), "%s[%zu]", k->name, i);
+                        name_item(name, sizeof(name), k->name, i);
                 r = each(b, &item);
                 if (r < 0)
                         return r;
@@ -641,9 +673,9 @@ static int each_field(builder_t *b, const keyref_t *k, const char *const *fields
                 int r;
 
                 if (en->value->label)
-                        snprintf(name, sizeof(name), "%s", en->value->label);
+                        fk.name = en->value->label;
                 else
-                        snprintf(name, sizeof(name), "%s.%s", k->name, en->key);
+                        name_field(name, sizeof(name), k->name, en->key);
                 for (size_t j = 0; j < count; j++)
                         known = known || STREQ(en->key, fields[j]);
                 if (!known || strlen(en->key) != en->key_size) {
@@ -651,15 +683,17 @@ static int each_field(builder_t *b, const keyref_t *k, const char *const *fields
                         char prefix[600], candidates[8][640];
                         const char *ptrs[8];
                         size_t n = MIN(count, ELEMENTSOF(candidates));
+                        size_t len = strlen(fk.name), key_len = strlen(en->key);
 
+                        /* the name ends with the key: what is before it is the prefix */
                         snprintf(prefix, sizeof(prefix), "%.*s",
-                                 (int)(strlen(name) - strlen(en->key)), name);
+                                 (int)(len >= key_len ? len - key_len : 0), fk.name);
                         for (size_t j = 0; j < n; j++) {
                                 snprintf(candidates[j], sizeof(candidates[j]), "%s%s", prefix,
                                          fields[j]);
                                 ptrs[j] = candidates[j];
                         }
-                        return suggest_error(b, en->line, en->col, name, ptrs, n);
+                        return suggest_error(b, en->line, en->col, fk.name, ptrs, n);
                 }
                 r = handle(b, &fk, en->key, userdata);
                 if (r < 0)
