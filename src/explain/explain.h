@@ -1,0 +1,64 @@
+/* Denials you can act on: while a sandboxed program runs at log level warning or above, a
+ * seccomp user-notification listener sees the file syscalls of every process in the sandbox
+ * (open, exec, stat, ...), and for a path that the view does not have but the host does, or
+ * an exec that the view refuses, writes one line saying who tried what, why it failed, and
+ * the manifest line that would allow it. It answers every notification with CONTINUE: it
+ * reports, it never grants, and the kernel decides as it would without it.
+ *
+ * Use:
+ *   1) in the sandbox's init, after the view is entered and no_new_privs is set, just before
+ *      the program is started: explain_filter_load() adds the notifying filter and gives its
+ *      listener fd. From then on, every notified call of init or its children waits until
+ *      someone serves the listener, so init must not open, stat or exec anything before
+ *      step 3 has happened (sending the fd over a socket is fine: sendmsg is not notified);
+ *   2) init sends that fd to lamina (outside the sandbox, in the host's mount namespace, where
+ *      both the host and, through /proc/PID/root, the view can be looked at);
+ *   3) lamina calls explain_start() with it, which serves notifications on a thread until
+ *      explain_stop(). Call explain_stop() only when the sandbox has ended: once the listener
+ *      is closed, the kernel fails every notified call of a process still running under the
+ *      filter with ENOSYS. For the same reason, if explain_start() fails the program cannot
+ *      run normally: end the sandbox.
+ *
+ * What it writes to log_fd, one write() per line:
+ *   lamina: denied: pid 7 (python3 x.py < sh -c python3 x.py) open "/etc/hosts": not in the
+ *           manifest; allow with: sgx.allowed_files = ["file:/etc/hosts"]
+ * (on one line). The pid is the one the sandbox sees; the chain is each process's argv from
+ * the caller up through its parents, up to init. A path that is in neither the view nor the
+ * host is a probe (Python's search path) and says nothing. Each (verb, path) is reported once
+ * per run. With trace, every notified call also gets a "trace: ..." line saying what the view
+ * has there. The suggestion assumes the program sees a host file at the same path, as
+ * Graphene's manifests do. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct explain explain_t;
+
+typedef struct explain_options {
+        int log_fd;     /* where lines go: stderr, or loader.log_file; not owned */
+        bool trace;     /* log level trace/all: every intercepted call, with what the
+                           view has there */
+        pid_t init_pid; /* the sandbox's init, as lamina sees it: argv chains stop there
+                           (0: they stop at lamina itself or after 8 processes) */
+} explain_options_t;
+
+/* Loads the notifying filter into the calling thread and its future children: open, openat,
+ * openat2, creat, execve, execveat, stat, lstat, newfstatat, statx, access, faccessat,
+ * faccessat2, readlink and readlinkat notify, except calls on an fd alone (AT_EMPTY_PATH,
+ * which is how glibc's fstat works); everything else runs untouched. no_new_privs must be set
+ * already (the sandbox's own filter sets it), unless the caller has CAP_SYS_ADMIN. On success
+ * *ret_fd is the listener (O_CLOEXEC), which the caller owns. Returns 0 or -errno: -EACCES
+ * without no_new_privs, -EBUSY when a filter of the thread has a listener already (the kernel
+ * allows one), -ENOMEM, or what seccomp(2) said. */
+int explain_filter_load(int *ret_fd);
+
+/* Starts serving notify_fd on a thread (with every signal blocked), copying *opts. On success
+ * the listener belongs to the returned explain_t; on failure it stays the caller's. Returns 0,
+ * -EINVAL (opts or ret NULL), -EBADF (a negative fd), -ENOMEM, or the error of making the
+ * thread's fds or the thread. */
+int explain_start(int notify_fd, const explain_options_t *opts, explain_t **ret);
+
+/* Serves what is already waiting, stops the thread, closes the listener, frees e. Accepts
+ * NULL; returns NULL. */
+explain_t *explain_stop(explain_t *e);
