@@ -8,10 +8,24 @@ typedef enum lamina_exit {
         LAMINA_EXIT_INVALID = 1, /* the input (manifest, template) has an error; nothing done */
         LAMINA_EXIT_USAGE = 2,   /* the command line is wrong */
         LAMINA_EXIT_FAILED = 3,  /* lamina could not do it (I/O error, out of memory, ...) */
+        /* lamina run: the program's own exit code, or 128+N when signal N ended it; else */
+        LAMINA_EXIT_SETUP = 125,     /* the manifest, the tree or the sandbox could not be made */
+        LAMINA_EXIT_DENIED = 126,    /* not permitted: a hash mismatch, arguments the manifest
+                                        refuses, a program that cannot be executed */
+        LAMINA_EXIT_NOT_FOUND = 127, /* the program is not in the view */
 } lamina_exit_t;
 
 int cmd_check(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_store(int argc, char **argv);
+
+/* The store directory: option (--store), or the default for this user. */
+int store_dir(const char *option, char **ret);
+
+/* Parses a log level name (none, error, warning, debug, trace, all) into a
+ * manifest_log_level_t; -EINVAL otherwise. */
+int parse_log_level_option(const char *s);
 
 /* Parses "toml", "legacy" or "auto" for --format; -EINVAL otherwise. */
 int parse_format_option(const char *s);

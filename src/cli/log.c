@@ -12,12 +12,12 @@ void log_at(log_level_t level, const char *file, int line, const char *func, con
         int saved = errno; /* so that %m in fmt names the caller's error */
         va_list ap;
 
-        if (level > g_log_level)
+        if ((level == LOG_NOTICE ? LOG_ERROR : level) > g_log_level)
                 return;
         fputs("lamina: ", stderr);
         if (level >= LOG_DEBUG)
                 fprintf(stderr, "%s:%d %s: ", file, line, func);
-        else if (level == LOG_WARNING)
+        else if (level == LOG_WARNING || level == LOG_NOTICE)
                 fputs("warning: ", stderr);
         va_start(ap, fmt);
         errno = saved;

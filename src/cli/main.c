@@ -1,4 +1,5 @@
 /* lamina's entry point: global options, then one subcommand. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,12 @@ static void help(FILE *f)
               "  0  success\n"
               "  1  the input (manifest, template) has an error; nothing was done\n"
               "  2  wrong command line\n"
-              "  3  lamina failed (I/O error, out of memory, ...)\n",
+              "  3  lamina failed (I/O error, out of memory, ...)\n"
+              "  run: the program's exit code, or 128+N when signal N ended it; else\n"
+              "  125  the manifest, the verified tree or the sandbox could not be made\n"
+              "  126  not permitted: a hash mismatch, refused arguments, a program that\n"
+              "       cannot be executed\n"
+              "  127  the program is not in the view\n",
               f);
 }
 
@@ -44,6 +50,16 @@ int parse_format_option(const char *s)
         return -EINVAL;
 }
 
+int parse_log_level_option(const char *s)
+{
+        static const char *const names[] = {"none", "error", "warning", "debug", "trace", "all"};
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (strcmp(s, names[i]) == 0)
+                        return (int)i;
+        return -EINVAL;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -51,7 +67,12 @@ int main(int argc, char **argv)
                 {"version", no_argument, NULL, 'V'},
                 {},
         };
+        const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
         int c;
+
+        /* Graphene's loader: `pal_loader MANIFEST ARGS...` is `lamina run MANIFEST ARGS...` */
+        if (strcmp(name, "pal_loader") == 0)
+                return cmd_run(argc, argv);
 
         /* "+": stop at the command; its options are its own */
         while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
@@ -78,6 +99,10 @@ int main(int argc, char **argv)
                 return cmd_check(argc, argv);
         if (strcmp(argv[0], "manifest") == 0)
                 return cmd_manifest(argc, argv);
+        if (strcmp(argv[0], "run") == 0)
+                return cmd_run(argc, argv);
+        if (strcmp(argv[0], "store") == 0)
+                return cmd_store(argc, argv);
         if (strcmp(argv[0], "help") == 0) {
                 help(stdout);
                 return LAMINA_EXIT_OK;

@@ -201,6 +201,13 @@ const char *manifest_signer_kind_name(manifest_signer_kind_t k);
 #define MANIFEST_DEFAULT_BRK_MAX_SIZE (256ull << 10)
 #define MANIFEST_DEFAULT_FDS_LIMIT    900
 
+/* Where the view shows a host path (absolute, normalised): under the chroot mount whose uri is
+ * the longest prefix of it (mount path + the rest), else under fs.root.uri (as "/" + the rest,
+ * so that a Graphene manifest's relative paths work from "/"), else at the same path (so that
+ * a manifest need not mount /usr or /lib to use the host's programs). Writes buf; returns 0 or
+ * -ENAMETOOLONG. */
+int manifest_view_path(const manifest_t *m, const char *host_path, char *buf, size_t size);
+
 /* The resolved model as a document tree, in the shape of a Gramine TOML manifest: every key
  * with its effective value (defaults included), every file: URI resolved to an absolute one.
  * Reading it back gives the same model. Returns NULL when out of memory. */

@@ -23,7 +23,8 @@ typedef struct builder {
         manifest_t *m;
         manifest_error_t *e;
         const char *cwd;
-        bool legacy; /* values are untyped strings: "1" is a boolean, "256M" a size */
+        char *entrypoint_host; /* a file: entrypoint, made a view path once the mounts are known */
+        bool legacy;           /* values are untyped strings: "1" is a boolean, "256M" a size */
 } builder_t;
 
 /* A key being handled: its value, its name as messages show it, and where the key is. */
@@ -458,10 +459,12 @@ static int on_entrypoint(builder_t *b, const keyref_t *k, void *field)
 
         if (r < 0)
                 return r;
-        /* Graphene wrote the entrypoint as a URI (loader.exec = file:...); Gramine as a path. */
+        /* Graphene wrote the entrypoint as a host URI (loader.exec = file:...), which the
+         * view shows where the mounts and the root say: see check_rules(). Gramine writes the
+         * path in the view. */
         if (strncmp(s, "file:", 5) == 0) {
                 _cleanup_free_ char *uri = NULL;
-                return want_file_uri(b, k, &uri, field, NULL);
+                return want_file_uri(b, k, &uri, &b->entrypoint_host, NULL);
         }
         return want_abs_path(b, k, field);
 }
@@ -1214,6 +1217,54 @@ static int check_files(builder_t *b)
         return r;
 }
 
+/* Whether path is prefix itself or below it, component-wise; the rest (from its '/') in
+ * *ret_rest. */
+static bool path_under(const char *path, const char *prefix, const char **ret_rest)
+{
+        size_t n = strlen(prefix);
+
+        if (STREQ(prefix, "/")) {
+                *ret_rest = path;
+                return true;
+        }
+        if (strncmp(path, prefix, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+                return false;
+        *ret_rest = path + n;
+        return true;
+}
+
+int manifest_view_path(const manifest_t *m, const char *host_path, char *buf, size_t size)
+{
+        const char *rest = NULL, *base = NULL;
+        size_t best = 0;
+        int n;
+
+        for (size_t i = 0; i < m->mount_count; i++) {
+                const manifest_mount_t *mt = &m->mounts[i];
+                const char *r;
+                if (mt->type == MANIFEST_MOUNT_CHROOT && path_under(host_path, mt->host_path, &r) &&
+                    strlen(mt->host_path) + 1 > best) {
+                        best = strlen(mt->host_path) + 1;
+                        base = mt->path;
+                        rest = r;
+                }
+        }
+        if (!base && path_under(host_path, m->root_host_path, &rest))
+                base = "/";
+        if (!base) {
+                base = "";
+                rest = host_path;
+        }
+        if (STREQ(base, "/") && rest[0] == '/')
+                base = "";
+        n = snprintf(buf, size, "%s%s", base, *base || *rest ? rest : "/");
+        if (n < 0 || (size_t)n >= size)
+                return -ENAMETOOLONG;
+        if (buf[0] == '\0')
+                snprintf(buf, size, "/");
+        return 0;
+}
+
 static int check_rules(builder_t *b, const tree_value_t *root)
 {
         manifest_t *m = b->m;
@@ -1221,6 +1272,17 @@ static int check_rules(builder_t *b, const tree_value_t *root)
         const tree_entry_t *cmdline = find_path(root, "loader.insecure__use_cmdline_argv");
         const tree_entry_t *argv0 = find_path(root, "loader.argv0_override");
 
+        if (b->entrypoint_host) {
+                char view[PATH_MAX];
+                const tree_entry_t *en = find_path(root, "libos.entrypoint");
+                if (manifest_view_path(m, b->entrypoint_host, view, sizeof(view)) < 0)
+                        return diag_error(b->e, en->line, en->col, "'%s' is too long",
+                                          key_label(en, "libos.entrypoint"));
+                free(m->entrypoint);
+                m->entrypoint = strdup(view);
+                if (!m->entrypoint)
+                        return -ENOMEM;
+        }
         if (!m->entrypoint)
                 return diag_error(b->e, 0, 0,
                                   "'libos.entrypoint' is required: the program to run, such as "
@@ -1392,11 +1454,36 @@ manifest_t *manifest_free(manifest_t *m)
         return NULL;
 }
 
+/* The body of manifest_parse(), apart so that the builder's own allocations are freed on
+ * every path. */
+static int parse_into(builder_t *b, const char *text, size_t size, manifest_format_t format)
+{
+        _cleanup_(tree_freep) tree_value_t *root = NULL;
+        int r;
+
+        if (format == MANIFEST_FORMAT_AUTO)
+                format = manifest_detect_format(text, size);
+        b->m->format = format;
+        b->legacy = format == MANIFEST_FORMAT_LEGACY;
+        if (b->legacy)
+                r = legacy_parse(text, size, legacy_warning, b, b->e, &root);
+        else
+                r = toml_parse(text, size, b->e, &root);
+        if (r < 0)
+                return r;
+        r = set_defaults(b);
+        if (r < 0)
+                return r;
+        r = walk(b, root, "");
+        if (r < 0)
+                return r;
+        return check_rules(b, root);
+}
+
 int manifest_parse(const char *name, const char *text, size_t size, const manifest_options_t *opts,
                    manifest_error_t *e, manifest_t **ret)
 {
         _cleanup_(manifest_freep) manifest_t *m = NULL;
-        _cleanup_(tree_freep) tree_value_t *root = NULL;
         _cleanup_free_ char *cwd = NULL;
         manifest_format_t format = opts ? opts->format : MANIFEST_FORMAT_AUTO;
         builder_t b;
@@ -1420,25 +1507,8 @@ int manifest_parse(const char *name, const char *text, size_t size, const manife
         if (!m->path)
                 return -ENOMEM;
         b = (builder_t){.m = m, .e = e, .cwd = cwd};
-
-        if (format == MANIFEST_FORMAT_AUTO)
-                format = manifest_detect_format(text, size);
-        m->format = format;
-        b.legacy = format == MANIFEST_FORMAT_LEGACY;
-        if (b.legacy)
-                r = legacy_parse(text, size, legacy_warning, &b, e, &root);
-        else
-                r = toml_parse(text, size, e, &root);
-        if (r < 0)
-                return r;
-
-        r = set_defaults(&b);
-        if (r < 0)
-                return r;
-        r = walk(&b, root, "");
-        if (r < 0)
-                return r;
-        r = check_rules(&b, root);
+        r = parse_into(&b, text, size, format);
+        free(b.entrypoint_host);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(m);

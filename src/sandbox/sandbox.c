@@ -27,6 +27,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "explain/explain.h"
@@ -413,6 +414,20 @@ _noreturn_ static void run_init(const sandbox_config_t *c, int report_fd)
                         setrlimit(RLIMIT_NOFILE, &rl);
                 }
         }
+        if (c->gid >= 0) {
+                /* as root, the supplementary groups go too; a user namespace has none to drop */
+                if ((geteuid() == 0 && setgroups(0, NULL) < 0) ||
+                    setresgid((gid_t)c->gid, (gid_t)c->gid, (gid_t)c->gid) < 0)
+                        setup_failed(report_fd, errno,
+                                     "cannot take gid %ld (loader.gid): %m; without root, only "
+                                     "your own gid is there",
+                                     c->gid);
+        }
+        if (c->uid >= 0 && setresuid((uid_t)c->uid, (uid_t)c->uid, (uid_t)c->uid) < 0)
+                setup_failed(report_fd, errno,
+                             "cannot take uid %ld (loader.uid): %m; without root, only your own "
+                             "uid is there",
+                             c->uid);
         if (geteuid() == 0) {
                 r = drop_capabilities();
                 if (r < 0)

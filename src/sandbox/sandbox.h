@@ -48,6 +48,7 @@ typedef struct sandbox_config {
         char *const *envp;
         const char *cwd;         /* in the view */
         unsigned long fds_limit; /* RLIMIT_NOFILE for the program; 0 leaves it */
+        long uid, gid;           /* the program's ids (loader.uid, loader.gid); -1 leaves them */
         sandbox_filter_options_t filter;
         bool explain; /* report denials while the program runs (explain.h) */
         bool trace;   /* and every file syscall */

@@ -1,29 +1,54 @@
-"""The examples' manifests: rendered from their templates by make, and valid. Each test works
-on a copy of the example, so that the source tree stays clean."""
+"""The examples, as their READMEs run them: make renders the manifests from their templates,
+make check runs the program under lamina. Each test works on a copy of the example, so that
+the source tree stays clean, with a store of its own."""
 import shutil
 import subprocess
 
 from conftest import SOURCE_DIR
 
-EXAMPLE = SOURCE_DIR / "examples" / "python-multiprocess"
+EXAMPLES = SOURCE_DIR / "examples"
 
 
-def make(tmp_path, lamina_path, *args):
-    work = tmp_path / "python-multiprocess"
+def make(tmp_path, lamina_path, *args, example="python-multiprocess"):
+    work = tmp_path / example
     if not work.exists():
-        shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("*.manifest", ".debug-*"))
-    return subprocess.run(["make", "--no-print-directory", f"LAMINA={lamina_path}", *args],
-                          cwd=work, capture_output=True, text=True, timeout=120), work
+        shutil.copytree(EXAMPLES / example, work,
+                        ignore=shutil.ignore_patterns("*.manifest", ".debug-*", ".log-*",
+                                                      "pal_loader", "OUTPUT"))
+    return subprocess.run(["make", "--no-print-directory", f"LAMINA={lamina_path}",
+                           f"STORE={tmp_path / 'store'}", *args],
+                          cwd=work, capture_output=True, text=True, timeout=300), work
 
 
-def test_make_check_validates_every_manifest(tmp_path, lamina_path):
+def test_multiprocess_check_runs_the_seed_command(tmp_path, lamina_path):
     r, work = make(tmp_path, lamina_path, "check")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[-4:] == ["python3.11.manifest: valid",
-                                          "python3.manifest: valid",
-                                          "sh.manifest: valid",
-                                          "python.manifest: valid"]
-    assert r.stderr == ""
+    lines = r.stdout.splitlines()
+    for line in ("python3.11.manifest: valid", "python3.manifest: valid", "sh.manifest: valid",
+                 "python.manifest: valid",
+                 f"./pal_loader --store {tmp_path / 'store'} ./python3.11.manifest "
+                 "scripts/callprocess.py > OUTPUT",
+                 "helloworld", "exit code of child process: 0", "[ Success ]"):
+        assert line in lines
+    assert (work / "pal_loader").resolve() == lamina_path.resolve()
+    assert r.stderr.splitlines() == [
+        "lamina: warning: './python3.11.manifest' lists allowed files (sgx.allowed_files): "
+        "they are not integrity-checked, and code in them may run",
+        "lamina: warning: 7 trusted file(s) have no sha256 in the manifest: their hashes were "
+        "taken now and pinned for this manifest"]
+
+
+def test_multiprocess_check_with_debug(tmp_path, lamina_path):
+    r, work = make(tmp_path, lamina_path, "DEBUG=1", "check")
+    assert r.returncode == 0, r.stderr
+    assert "exit code of child process: 0" in r.stdout.splitlines()
+
+
+def test_simple_check(tmp_path, lamina_path):
+    r, work = make(tmp_path, lamina_path, "check", example="python-simple")
+    assert r.returncode == 0, r.stderr
+    assert "[ Success ]" in r.stdout.splitlines()
+    assert "allowed files" not in r.stderr
 
 
 def test_graphene_and_gramine_forms(tmp_path, lamina_path, lamina):

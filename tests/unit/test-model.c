@@ -106,7 +106,8 @@ static void test_values(void **state)
                      "sys.fds.limit = 64\n"
                      "sys.disallow_subprocesses = true\n");
 
-        assert_string_equal(m->entrypoint, CWD "/bin/app");
+        /* a file: entrypoint is a host path, shown under the root (the working directory) */
+        assert_string_equal(m->entrypoint, "/bin/app");
         assert_int_equal(m->argv_count, 2);
         assert_string_equal(m->argv[1], "--x");
         assert_null(m->argv[2]);
@@ -263,6 +264,38 @@ static void test_round_trip(void **state)
         tree_free(t);
         manifest_free(m);
         manifest_free(again);
+}
+
+static void test_view_path(void **state)
+{
+        (void)state;
+        manifest_t *m = load(MANIFEST_FORMAT_TOML,
+                             "libos.entrypoint = \"file:/opt/rt/bin/python\"\n"
+                             "fs.mounts = [ { path = \"/lib\", uri = \"file:/opt/rt\" },\n"
+                             "  { path = \"/usr/lib/py\", uri = \"file:/opt/rt/lib/py\" },\n"
+                             "  { type = \"tmpfs\", path = \"/opt\" } ]\n");
+        static const struct {
+                const char *host, *view;
+        } cases[] = {
+                {"/opt/rt", "/lib"},
+                {"/opt/rt/libc.so.6", "/lib/libc.so.6"},
+                {"/opt/rt/lib/py/os.py", "/usr/lib/py/os.py"}, /* the longest mount wins */
+                {"/opt/rtx/a", "/opt/rtx/a"},                  /* a prefix of a name is not */
+                {CWD, "/"},
+                {CWD "/scripts/x.py", "/scripts/x.py"},
+                {"/usr/bin/python3", "/usr/bin/python3"},
+                {"/", "/"},
+        };
+        char buf[64], small[4];
+
+        assert_string_equal(m->entrypoint, "/lib/bin/python");
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                assert_int_equal(manifest_view_path(m, cases[i].host, buf, sizeof(buf)), 0);
+                assert_string_equal(buf, cases[i].view);
+        }
+        assert_int_equal(manifest_view_path(m, "/usr/bin/python3", small, sizeof(small)),
+                         -ENAMETOOLONG);
+        manifest_free(m);
 }
 
 static void test_no_effect_keys_warn(void **state)
@@ -516,6 +549,7 @@ int main(void)
                 cmocka_unit_test(test_values),
                 cmocka_unit_test(test_same_model_both_languages),
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_view_path),
                 cmocka_unit_test(test_no_effect_keys_warn),
                 cmocka_unit_test(test_detect_format),
                 cmocka_unit_test(test_errors),

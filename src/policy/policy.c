@@ -1,0 +1,397 @@
+/* The manifest compiled into the store's spec and the sandbox's setup list (see policy.h).
+ *
+ * The view is: the verified tree as "/", read-only; the manifest's tmpfs mounts; a tmpfs at
+ * /tmp unless the manifest mounts one; /proc and a minimal /dev with its own /dev/shm; and the
+ * allowed host paths bound read-write at the place the view shows them. chroot mounts do not
+ * bind anything: they only say where host files appear (manifest_view_path), and what appears
+ * is what the manifest trusts or allows, as under Gramine's SGX checks. A manifest without
+ * allowed files is secure: then every tmpfs is noexec too, and only verified code can run. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "manifest/emit.h"
+#include "manifest/tree.h"
+#include "policy/policy.h"
+#include "shared/macro.h"
+
+/* A growing array of owned strings, NULL-terminated when it is used as argv or envp. */
+typedef struct strv {
+        char **items;
+        size_t count, capacity;
+} strv_t;
+
+static int strv_push(strv_t *v, char *s)
+{
+        if (!s)
+                return -ENOMEM;
+        if (v->count + 2 > v->capacity) {
+                size_t capacity = v->capacity ? 2 * v->capacity : 8;
+                char **items = realloc(v->items, capacity * sizeof(*items));
+                if (!items) {
+                        free(s);
+                        return -ENOMEM;
+                }
+                v->items = items;
+                v->capacity = capacity;
+        }
+        v->items[v->count++] = s;
+        v->items[v->count] = NULL;
+        return 0;
+}
+
+static void strv_done(strv_t *v)
+{
+        for (size_t i = 0; i < v->count; i++)
+                free(v->items[i]);
+        free(v->items);
+        *v = (strv_t){0};
+}
+
+struct policy {
+        const manifest_t *m;
+        char measurement[2 * VSTORE_SHA256_SIZE + 1];
+        bool insecure;
+
+        vstore_file_t *files;
+        strv_t entries; /* the files' entry texts */
+        strv_t mount_dirs, mount_files;
+        vstore_spec_t spec;
+
+        sandbox_op_t *ops;
+        size_t op_count;
+        strv_t op_strings; /* sources and targets of ops */
+        strv_t argv, envp;
+        sandbox_config_t config;
+};
+
+policy_t *policy_free(policy_t *p)
+{
+        if (!p)
+                return NULL;
+        free(p->files);
+        strv_done(&p->entries);
+        strv_done(&p->mount_dirs);
+        strv_done(&p->mount_files);
+        free(p->ops);
+        strv_done(&p->op_strings);
+        strv_done(&p->argv);
+        strv_done(&p->envp);
+        free(p);
+        return NULL;
+}
+
+static int view_of(const char *host_path, char *buf, size_t size, void *userdata)
+{
+        return manifest_view_path(userdata, host_path, buf, size);
+}
+
+/* The measurement: SHA-256 of the resolved model as TOML, which holds every value that
+ * decides what the program sees, after a tag for the tree format. */
+static int measure(policy_t *p)
+{
+        static const char tag[] = "lamina-tree-v1\n";
+        tree_value_t *t = manifest_to_tree(p->m);
+        char *text = NULL;
+        size_t size = 0;
+        uint8_t hash[VSTORE_SHA256_SIZE];
+        FILE *f;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        f = open_memstream(&text, &size);
+        if (!f) {
+                tree_free(t);
+                return -ENOMEM;
+        }
+        fputs(tag, f);
+        r = tree_write_toml(t, f);
+        tree_free(t);
+        if (fclose(f) != 0 || r < 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        vstore_sha256(text, size, hash);
+        vstore_hex(hash, p->measurement);
+        free(text);
+        return 0;
+}
+
+static int add_op(policy_t *p, sandbox_op_type_t type, const char *source, const char *target,
+                  unsigned flags)
+{
+        sandbox_op_t *ops = realloc(p->ops, (p->op_count + 1) * sizeof(*ops));
+        int r;
+
+        if (!ops)
+                return -ENOMEM;
+        p->ops = ops;
+        ops[p->op_count] = (sandbox_op_t){.type = type, .flags = flags};
+        if (source) {
+                r = strv_push(&p->op_strings, strdup(source));
+                if (r < 0)
+                        return r;
+                ops[p->op_count].source = p->op_strings.items[p->op_strings.count - 1];
+        }
+        r = strv_push(&p->op_strings, strdup(target));
+        if (r < 0)
+                return r;
+        ops[p->op_count].target = p->op_strings.items[p->op_strings.count - 1];
+        p->op_count++;
+        return 0;
+}
+
+static bool manifest_mounts(const manifest_t *m, const char *path)
+{
+        for (size_t i = 0; i < m->mount_count; i++)
+                if (m->mounts[i].type == MANIFEST_MOUNT_TMPFS && STREQ(m->mounts[i].path, path))
+                        return true;
+        return false;
+}
+
+static int compile_files(policy_t *p)
+{
+        const manifest_t *m = p->m;
+
+        p->files = calloc(m->trusted_file_count ? m->trusted_file_count : 1, sizeof(*p->files));
+        if (!p->files)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->trusted_file_count; i++) {
+                const manifest_file_t *f = &m->trusted_files[i];
+                char *entry = NULL;
+                int r;
+
+                if (asprintf(&entry, "%s:%u: %s", m->path, f->line, f->uri) < 0)
+                        return -ENOMEM;
+                r = strv_push(&p->entries, entry);
+                if (r < 0)
+                        return r;
+                p->files[i] = (vstore_file_t){
+                        .host_path = f->host_path,
+                        .is_dir = f->is_dir,
+                        .sha256 = f->has_sha256 ? f->sha256 : NULL,
+                        .entry = entry,
+                };
+        }
+        return 0;
+}
+
+/* The view's mount points (made in the tree) and the setup list, in the order init runs it:
+ * file systems first, then the allowed host paths, shortest view path first so that a bind
+ * inside another lands on top of it. */
+static int compile_view(policy_t *p, manifest_error_t *e)
+{
+        const manifest_t *m = p->m;
+        unsigned exec_flag = p->insecure ? 0 : SANDBOX_NOEXEC;
+        size_t *order;
+        int r;
+
+        r = strv_push(&p->mount_dirs, strdup("/proc"));
+        if (r >= 0)
+                r = add_op(p, SANDBOX_OP_PROC, NULL, "/proc", 0);
+        if (r >= 0)
+                r = strv_push(&p->mount_dirs, strdup("/dev"));
+        if (r >= 0)
+                r = add_op(p, SANDBOX_OP_DEV, NULL, "/dev", 0);
+        if (r >= 0 && !manifest_mounts(m, "/dev/shm"))
+                r = add_op(p, SANDBOX_OP_TMPFS, NULL, "/dev/shm", exec_flag);
+        if (r >= 0 && !manifest_mounts(m, "/tmp")) {
+                r = strv_push(&p->mount_dirs, strdup("/tmp"));
+                if (r >= 0)
+                        r = add_op(p, SANDBOX_OP_TMPFS, NULL, "/tmp", exec_flag);
+        }
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < m->mount_count; i++) {
+                const manifest_mount_t *mt = &m->mounts[i];
+
+                if (mt->type == MANIFEST_MOUNT_ENCRYPTED) {
+                        diag_error(e, mt->line, 1, "encrypted mounts ('%s') are not supported yet",
+                                   mt->path);
+                        return -EOPNOTSUPP;
+                }
+                if (mt->type != MANIFEST_MOUNT_TMPFS)
+                        continue;
+                if (!STREQ(mt->path, "/dev/shm")) {
+                        r = strv_push(&p->mount_dirs, strdup(mt->path));
+                        if (r < 0)
+                                return r;
+                }
+                r = add_op(p, SANDBOX_OP_TMPFS, NULL, mt->path, exec_flag);
+                if (r < 0)
+                        return r;
+        }
+
+        order = calloc(m->allowed_file_count + 1, sizeof(*order));
+        if (!order)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->allowed_file_count; i++)
+                order[i] = i;
+        /* a few entries: insertion sort by view path length */
+        for (size_t i = 1; i < m->allowed_file_count; i++)
+                for (size_t j = i;
+                     j > 0 && strlen(m->allowed_files[order[j]].host_path) <
+                                      strlen(m->allowed_files[order[j - 1]].host_path);
+                     j--) {
+                        size_t t = order[j];
+                        order[j] = order[j - 1];
+                        order[j - 1] = t;
+                }
+        for (size_t i = 0; i < m->allowed_file_count && r >= 0; i++) {
+                const manifest_file_t *f = &m->allowed_files[order[i]];
+                char view[4096];
+                struct stat st;
+
+                if (stat(f->host_path, &st) < 0) {
+                        r = -errno;
+                        diag_error(e, f->line, 1, "allowed path '%s' (%s): %s", f->host_path,
+                                   f->uri, strerror(-r));
+                        break;
+                }
+                r = manifest_view_path(m, f->host_path, view, sizeof(view));
+                if (r < 0)
+                        break;
+                r = strv_push(S_ISDIR(st.st_mode) ? &p->mount_dirs : &p->mount_files, strdup(view));
+                if (r >= 0)
+                        r = add_op(p, SANDBOX_OP_BIND, f->host_path, view, 0);
+        }
+        free(order);
+        return r;
+}
+
+static const char *env_value(char *const *environ, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (size_t i = 0; environ && environ[i]; i++)
+                if (strncmp(environ[i], name, n) == 0 && environ[i][n] == '=')
+                        return environ[i] + n + 1;
+        return NULL;
+}
+
+static int compile_process(policy_t *p, char *const *args, size_t count, char *const *environ,
+                           manifest_error_t *e)
+{
+        const manifest_t *m = p->m;
+        int r = 0;
+
+        if (count > 0 && !m->use_cmdline_argv) {
+                diag_error(e, 0, 0,
+                           "the manifest takes no arguments from the command line; to pass "
+                           "them, set loader.insecure__use_cmdline_argv = true");
+                return -EPERM;
+        }
+        if (m->argv) {
+                for (size_t i = 0; i < m->argv_count && r >= 0; i++)
+                        r = strv_push(&p->argv, strdup(m->argv[i]));
+        } else {
+                r = strv_push(&p->argv,
+                              strdup(m->argv0_override ? m->argv0_override : m->entrypoint));
+                for (size_t i = 0; i < count && r >= 0; i++)
+                        r = strv_push(&p->argv, strdup(args[i]));
+        }
+        if (r < 0)
+                return r;
+
+        if (m->use_host_env)
+                for (size_t i = 0; environ && environ[i] && r >= 0; i++) {
+                        const char *eq = strchr(environ[i], '=');
+                        bool overridden = false;
+                        for (size_t j = 0; eq && j < m->env_count; j++)
+                                overridden = overridden ||
+                                             (strlen(m->env[j].name) == (size_t)(eq - environ[i]) &&
+                                              STRNEQ(m->env[j].name, environ[i],
+                                                     (size_t)(eq - environ[i])));
+                        if (!overridden)
+                                r = strv_push(&p->envp, strdup(environ[i]));
+                }
+        for (size_t i = 0; i < m->env_count && r >= 0; i++) {
+                const manifest_env_t *v = &m->env[i];
+                const char *value = v->passthrough ? env_value(environ, v->name) : v->value;
+                char *s = NULL;
+
+                if (!value)
+                        continue; /* passed through, but lamina has no such variable */
+                if (asprintf(&s, "%s=%s", v->name, value) < 0)
+                        return -ENOMEM;
+                r = strv_push(&p->envp, s);
+        }
+        return r;
+}
+
+int policy_compile(const manifest_t *m, char *const *args, size_t count, char *const *environ,
+                   manifest_error_t *e, policy_t **ret)
+{
+        _cleanup_(policy_freep) policy_t *p = calloc(1, sizeof(*p));
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        if (e)
+                e->file = m->path;
+        p->m = m;
+        p->insecure = m->allowed_file_count > 0;
+        r = measure(p);
+        if (r >= 0)
+                r = compile_files(p);
+        if (r >= 0)
+                r = compile_view(p, e);
+        if (r >= 0)
+                r = compile_process(p, args, count, environ, e);
+        if (r < 0)
+                return r;
+        p->spec = (vstore_spec_t){
+                .key = p->measurement,
+                .label = m->path,
+                .files = p->files,
+                .file_count = m->trusted_file_count,
+                .mount_dirs = (const char *const *)p->mount_dirs.items,
+                .mount_dir_count = p->mount_dirs.count,
+                .mount_files = (const char *const *)p->mount_files.items,
+                .mount_file_count = p->mount_files.count,
+                .view_of = view_of,
+                .view_userdata = (void *)m,
+                .warn_only = m->file_check_policy == MANIFEST_CHECK_ALLOW_ALL_BUT_LOG,
+        };
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+const vstore_spec_t *policy_store_spec(const policy_t *p)
+{
+        return &p->spec;
+}
+
+const sandbox_config_t *policy_sandbox_config(policy_t *p, const char *root)
+{
+        static char *const empty[] = {NULL};
+
+        p->config = (sandbox_config_t){
+                .root = root,
+                .ops = p->ops,
+                .op_count = p->op_count,
+                .exec_path = p->m->entrypoint,
+                .argv = p->argv.items,
+                .envp = p->envp.items ? p->envp.items : empty,
+                .cwd = p->m->start_dir,
+                .fds_limit = p->m->fds_limit,
+                .uid = p->m->uid.set ? (long)p->m->uid.id : -1,
+                .gid = p->m->gid.set ? (long)p->m->gid.id : -1,
+                .filter = {.disallow_subprocesses = p->m->disallow_subprocesses},
+        };
+        return &p->config;
+}
+
+const char *policy_measurement(const policy_t *p)
+{
+        return p->measurement;
+}
+
+bool policy_insecure(const policy_t *p)
+{
+        return p->insecure;
+}
