@@ -27,12 +27,12 @@
 
 void vstore_sha256(const void *data, size_t size, uint8_t out[VSTORE_SHA256_SIZE])
 {
-        unsigned int n = VSTORE_SHA256_SIZE;
+        SHA256_CTX ctx;
 
-        /* EVP_Digest cannot fail for SHA-256 on valid arguments short of an allocation
-         * failure; a zeroed hash then matches nothing that anyone pinned. */
-        if (!EVP_Digest(data, size, out, &n, EVP_sha256(), NULL))
-                memset(out, 0, VSTORE_SHA256_SIZE);
+        /* not SHA256(): in OpenSSL 3 that one goes through EVP and its provider loading */
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, data, size);
+        SHA256_Final(out, &ctx);
 }
 
 void vstore_hex(const uint8_t hash[VSTORE_SHA256_SIZE], char out[2 * VSTORE_SHA256_SIZE + 1])
@@ -44,11 +44,6 @@ void vstore_hex(const uint8_t hash[VSTORE_SHA256_SIZE], char out[2 * VSTORE_SHA2
                 out[2 * i + 1] = digits[hash[i] & 15];
         }
         out[2 * VSTORE_SHA256_SIZE] = '\0';
-}
-
-static void evp_ctx_freep(EVP_MD_CTX **c)
-{
-        EVP_MD_CTX_free(*c);
 }
 
 /* Opens the resolved host path (which has no symlink in it) without following any, and checks
@@ -107,7 +102,7 @@ typedef struct pool {
 
 /* One attempt at copying and hashing f into a temporary object; on success *ret_st is the
  * host file's identity before reading, and *ret_changed says whether it differed after. */
-static int copy_once(pool_t *pool, file_rec_t *f, EVP_MD_CTX *ctx, uint8_t *buf, int out_fd,
+static int copy_once(pool_t *pool, file_rec_t *f, SHA256_CTX *ctx, uint8_t *buf, int out_fd,
                      struct stat *ret_st, bool *ret_changed)
 {
         _cleanup_close_ int in_fd = -1;
@@ -131,10 +126,7 @@ static int copy_once(pool_t *pool, file_rec_t *f, EVP_MD_CTX *ctx, uint8_t *buf,
         /* Only big files gain from a wider readahead; small ones would pay a syscall. */
         if (before.st_size > 8 * CHUNK_SIZE)
                 (void)posix_fadvise(in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        if (!EVP_DigestInit_ex2(ctx, pool->store->sha256, NULL)) {
-                f->error_what = "hash";
-                return -ENOMEM;
-        }
+        SHA256_Init(ctx);
         for (;;) {
                 ssize_t n = read(in_fd, buf, CHUNK_SIZE);
 
@@ -146,10 +138,7 @@ static int copy_once(pool_t *pool, file_rec_t *f, EVP_MD_CTX *ctx, uint8_t *buf,
                 }
                 if (n == 0)
                         break;
-                if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) {
-                        f->error_what = "hash";
-                        return -ENOMEM;
-                }
+                SHA256_Update(ctx, buf, (size_t)n);
                 r = write_all(out_fd, buf, (size_t)n);
                 if (r < 0) {
                         f->error_what = "write to the store";
@@ -160,10 +149,7 @@ static int copy_once(pool_t *pool, file_rec_t *f, EVP_MD_CTX *ctx, uint8_t *buf,
                 if (atomic_load_explicit(&pool->stop, memory_order_relaxed))
                         return -ECANCELED;
         }
-        if (!EVP_DigestFinal_ex(ctx, f->sha256, NULL)) {
-                f->error_what = "hash";
-                return -ENOMEM;
-        }
+        SHA256_Final(f->sha256, ctx);
         if (fstat(in_fd, &after) < 0) {
                 f->error_what = "fstat";
                 return -errno;
@@ -241,7 +227,7 @@ static int make_fanout_dir(vstore_t *s, const uint8_t sha[VSTORE_SHA256_SIZE], c
 
 /* Copies and hashes one file into objects/; a file that changes while it is read is read
  * again, so that what the tree holds is one state of the file, not a mix of two. */
-static int ingest(pool_t *pool, file_rec_t *f, EVP_MD_CTX *ctx, uint8_t *buf)
+static int ingest(pool_t *pool, file_rec_t *f, SHA256_CTX *ctx, uint8_t *buf)
 {
         vstore_t *s = pool->store;
         char tmp[64], name[OBJECT_NAME_MAX];
@@ -310,7 +296,7 @@ static int ingest(pool_t *pool, file_rec_t *f, EVP_MD_CTX *ctx, uint8_t *buf)
 static void *worker(void *userdata)
 {
         pool_t *pool = userdata;
-        _cleanup_(evp_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        SHA256_CTX sha, *ctx = &sha;
         _cleanup_free_ uint8_t *buf = malloc(CHUNK_SIZE);
         size_t failed = SIZE_MAX;
 

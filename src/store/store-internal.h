@@ -5,7 +5,11 @@
 #pragma once
 
 #include <limits.h>
-#include <openssl/evp.h>
+/* SHA-256 through OpenSSL's low-level functions: the same assembly as EVP's (SHA-NI where the
+ * CPU has it), without EVP's provider and configuration loading, which costs every lamina run
+ * about 2 ms before it hashes a byte. */
+#define OPENSSL_API_COMPAT 10101
+#include <openssl/sha.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,7 +36,6 @@ struct vstore {
         int trees_fd;
         int lock_fd; /* flock: shared while preparing, exclusive while collecting garbage */
         /* Fetched once: OpenSSL 3 looks the algorithm up (under a lock) on every implicit use. */
-        EVP_MD *sha256;
         atomic_uint_fast64_t tmp_counter;
         int tmpfile_link; /* how temporary objects are made and named: see TMPFILE_* */
         atomic_uint_fast64_t fanout_made[4]; /* objects/XX made, one bit per XX */

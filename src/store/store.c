@@ -88,9 +88,6 @@ int vstore_open(const char *dir, vstore_t **ret)
                 return -errno;
         close(fd);
         s->tmpfile_link = probe_tmpfile(s->objects_fd);
-        s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-        if (!s->sha256)
-                return -EOPNOTSUPP;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -105,7 +102,6 @@ vstore_t *vstore_free(vstore_t *s)
                 close(s->objects_fd);
         if (s->trees_fd >= 0)
                 close(s->trees_fd);
-        EVP_MD_free(s->sha256);
         free(s->path);
         free(s);
         return NULL;
@@ -140,24 +136,20 @@ static bool key_valid(const char *key)
         return true;
 }
 
-static void digest_str(EVP_MD_CTX *ctx, const char *s)
+static void digest_str(SHA256_CTX *ctx, const char *s)
 {
         s = s ? s : "";
-        EVP_DigestUpdate(ctx, s, strlen(s) + 1);
+        SHA256_Update(ctx, s, strlen(s) + 1);
 }
 
 /* What the spec asks for, hashed: a tree whose meta was made for another spec (another label,
  * pin, view or warn_only) is rebuilt, reusing the hashes of unchanged files. */
-static int spec_digest(vstore_t *s, const vstore_spec_t *spec, uint8_t out[VSTORE_SHA256_SIZE])
+static int spec_digest(const vstore_spec_t *spec, uint8_t out[VSTORE_SHA256_SIZE])
 {
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        SHA256_CTX sha, *ctx = &sha;
         char view[PATH_MAX];
-        int r = 0;
 
-        if (!ctx || !EVP_DigestInit_ex2(ctx, s->sha256, NULL)) {
-                EVP_MD_CTX_free(ctx);
-                return -ENOMEM;
-        }
+        SHA256_Init(ctx);
         digest_str(ctx, "lamina-store-spec 1");
         digest_str(ctx, spec->label);
         for (size_t i = 0; i < spec->file_count; i++) {
@@ -165,9 +157,9 @@ static int spec_digest(vstore_t *s, const vstore_spec_t *spec, uint8_t out[VSTOR
                 uint8_t flags[2] = {f->is_dir, f->sha256 != NULL};
 
                 digest_str(ctx, f->host_path);
-                EVP_DigestUpdate(ctx, flags, sizeof(flags));
+                SHA256_Update(ctx, flags, sizeof(flags));
                 if (f->sha256)
-                        EVP_DigestUpdate(ctx, f->sha256, VSTORE_SHA256_SIZE);
+                        SHA256_Update(ctx, f->sha256, VSTORE_SHA256_SIZE);
                 if (spec->view_of(f->host_path, view, sizeof(view), spec->view_userdata) < 0)
                         snprintf(view, sizeof(view), "!");
                 view[sizeof(view) - 1] = '\0';
@@ -180,10 +172,8 @@ static int spec_digest(vstore_t *s, const vstore_spec_t *spec, uint8_t out[VSTOR
         for (size_t i = 0; i < spec->mount_file_count; i++)
                 digest_str(ctx, spec->mount_files[i]);
         digest_str(ctx, spec->warn_only ? "warn_only" : "strict");
-        if (!EVP_DigestFinal_ex(ctx, out, NULL))
-                r = -ENOMEM;
-        EVP_MD_CTX_free(ctx);
-        return r;
+        SHA256_Final(out, ctx);
+        return 0;
 }
 
 static int spec_valid(const vstore_spec_t *spec, vstore_report_t *report)
@@ -530,7 +520,7 @@ int vstore_prepare(vstore_t *s, const vstore_spec_t *spec, vstore_report_t *repo
             asprintf(&meta_name, "%s/" META_NAME, spec->key) < 0 ||
             asprintf(&root_name, "%s/" ROOT_NAME, spec->key) < 0)
                 return -ENOMEM;
-        r = spec_digest(s, spec, digest);
+        r = spec_digest(spec, digest);
         if (r < 0)
                 return r;
 
