@@ -138,11 +138,11 @@ static int prepare_tree(const char *store_option, const vstore_spec_t *spec, cha
                                   hexbuf[1]);
                         return LAMINA_EXIT_DENIED;
                 }
-                log_warning("%zu trusted file(s) do not match their hash "
-                            "(sgx.file_check_policy = \"allow_all_but_log\"); the first: '%s' "
-                            "(%s) expects %s, has %s",
-                            report.mismatch_count, report.mismatch.host_path, report.mismatch.entry,
-                            hexbuf[0], hexbuf[1]);
+                log_notice("%zu trusted file(s) do not match their hash "
+                           "(sgx.file_check_policy = \"allow_all_but_log\"); the first: '%s' "
+                           "(%s) expects %s, has %s",
+                           report.mismatch_count, report.mismatch.host_path, report.mismatch.entry,
+                           hexbuf[0], hexbuf[1]);
         }
         if (r < 0) {
                 errno = -r;

@@ -54,6 +54,7 @@ struct policy {
         const manifest_t *m;
         char measurement[2 * VSTORE_SHA256_SIZE + 1];
         bool insecure;
+        bool creation_must_be_limited;
 
         vstore_file_t *files;
         strv_t entries; /* the files' entry texts */
@@ -197,11 +198,11 @@ static int compile_view(policy_t *p, manifest_error_t *e)
         if (r >= 0)
                 r = add_op(p, SANDBOX_OP_DEV, NULL, "/dev", 0);
         if (r >= 0 && !manifest_mounts(m, "/dev/shm"))
-                r = add_op(p, SANDBOX_OP_TMPFS, NULL, "/dev/shm", exec_flag);
+                r = add_op(p, SANDBOX_OP_TMPFS, NULL, "/dev/shm", exec_flag | SANDBOX_CREATE);
         if (r >= 0 && !manifest_mounts(m, "/tmp")) {
                 r = strv_push(&p->mount_dirs, strdup("/tmp"));
                 if (r >= 0)
-                        r = add_op(p, SANDBOX_OP_TMPFS, NULL, "/tmp", exec_flag);
+                        r = add_op(p, SANDBOX_OP_TMPFS, NULL, "/tmp", exec_flag | SANDBOX_CREATE);
         }
         if (r < 0)
                 return r;
@@ -221,7 +222,7 @@ static int compile_view(policy_t *p, manifest_error_t *e)
                         if (r < 0)
                                 return r;
                 }
-                r = add_op(p, SANDBOX_OP_TMPFS, NULL, mt->path, exec_flag);
+                r = add_op(p, SANDBOX_OP_TMPFS, NULL, mt->path, exec_flag | SANDBOX_CREATE);
                 if (r < 0)
                         return r;
         }
@@ -256,8 +257,12 @@ static int compile_view(policy_t *p, manifest_error_t *e)
                 if (r < 0)
                         break;
                 r = strv_push(S_ISDIR(st.st_mode) ? &p->mount_dirs : &p->mount_files, strdup(view));
+                /* as in Graphene: new files in an allowed directory only when allowed */
+                if (S_ISDIR(st.st_mode) && !m->allow_file_creation)
+                        p->creation_must_be_limited = true;
                 if (r >= 0)
-                        r = add_op(p, SANDBOX_OP_BIND, f->host_path, view, 0);
+                        r = add_op(p, SANDBOX_OP_BIND, f->host_path, view,
+                                   m->allow_file_creation ? SANDBOX_CREATE : 0);
         }
         free(order);
         return r;
@@ -381,6 +386,7 @@ const sandbox_config_t *policy_sandbox_config(policy_t *p, const char *root)
                 .fds_limit = p->m->fds_limit,
                 .uid = p->m->uid.set ? (long)p->m->uid.id : -1,
                 .gid = p->m->gid.set ? (long)p->m->gid.id : -1,
+                .creation_must_be_limited = p->creation_must_be_limited,
                 .filter = {.disallow_subprocesses = p->m->disallow_subprocesses},
         };
         return &p->config;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/landlock.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
@@ -362,6 +363,48 @@ static void enter_view(const sandbox_config_t *c, int report_fd)
                 setup_failed(report_fd, errno, "cannot enter the start directory '%s': %m", c->cwd);
 }
 
+/* New files only below the targets of ops marked SANDBOX_CREATE (the tmpfs mounts, and the
+ * allowed directories when the manifest sets sgx.allow_file_creation): Landlock, because
+ * mount flags cannot say "write, but create nothing". Returns 0, 1 when the kernel has no
+ * Landlock, or -errno. */
+static int limit_creation(const sandbox_config_t *c)
+{
+        struct landlock_ruleset_attr attr = {0};
+        _cleanup_close_ int ruleset = -1;
+        int abi;
+
+        abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+        if (abi < 0)
+                return errno == ENOSYS || errno == EOPNOTSUPP ? 1 : -errno;
+        attr.handled_access_fs = LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
+                                 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
+                                 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+                                 LANDLOCK_ACCESS_FS_MAKE_SYM;
+        if (abi >= 2)
+                attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+        ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+        if (ruleset < 0)
+                return -errno;
+        for (size_t i = 0; i < c->op_count; i++) {
+                struct landlock_path_beneath_attr rule = {.allowed_access =
+                                                                  attr.handled_access_fs};
+                _cleanup_close_ int fd = -1;
+
+                if (!(c->ops[i].flags & SANDBOX_CREATE))
+                        continue;
+                fd = open(c->ops[i].target, O_PATH | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                rule.parent_fd = fd;
+                if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) <
+                    0)
+                        return -errno;
+        }
+        if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+                return -errno;
+        return 0;
+}
+
 /* Root in no user namespace holds every capability: the program gets none. It keeps uid 0,
  * which the read-only view and the filter leave little to do with. */
 static int drop_capabilities(void)
@@ -436,6 +479,15 @@ _noreturn_ static void run_init(const sandbox_config_t *c, int report_fd)
         r = sandbox_filter_load(&c->filter);
         if (r < 0)
                 setup_failed(report_fd, -r, "cannot load the seccomp filter: %m");
+        /* after the filter: Landlock wants no_new_privs, which the filter set */
+        r = limit_creation(c);
+        if (r < 0)
+                setup_failed(report_fd, -r, "cannot limit where files are created (Landlock): %m");
+        if (r > 0 && c->creation_must_be_limited)
+                setup_failed(report_fd, ENOSYS,
+                             "this kernel has no Landlock, so lamina cannot keep the program from "
+                             "creating files in its allowed directories; set "
+                             "sgx.allow_file_creation = true, or enable Landlock (lsm=landlock)");
         if (c->explain) {
                 _cleanup_close_ int notify_fd = -1;
                 char ack;

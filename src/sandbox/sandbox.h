@@ -30,6 +30,7 @@ typedef enum sandbox_op_type {
 enum {
         SANDBOX_RDONLY = 1 << 0,
         SANDBOX_NOEXEC = 1 << 1,
+        SANDBOX_CREATE = 1 << 2, /* new files may be made below target; nowhere else */
 };
 
 typedef struct sandbox_op {
@@ -49,6 +50,8 @@ typedef struct sandbox_config {
         const char *cwd;         /* in the view */
         unsigned long fds_limit; /* RLIMIT_NOFILE for the program; 0 leaves it */
         long uid, gid;           /* the program's ids (loader.uid, loader.gid); -1 leaves them */
+        bool creation_must_be_limited; /* a directory is bound without SANDBOX_CREATE: refuse
+                                          to run where Landlock cannot enforce that */
         sandbox_filter_options_t filter;
         bool explain; /* report denials while the program runs (explain.h) */
         bool trace;   /* and every file syscall */

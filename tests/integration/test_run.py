@@ -74,7 +74,10 @@ class Sandbox:
         return path
 
     def command(self, *args):
-        cmd = [str(self.lamina_path), "run", "--store", str(self.store), *map(str, args)]
+        return self.lamina_command("run", "--store", str(self.store), *args)
+
+    def lamina_command(self, *args):
+        cmd = [str(self.lamina_path), *map(str, args)]
         if self.user == "nobody":
             cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                    *cmd]
@@ -235,13 +238,36 @@ def test_writes(box):
                 "try:\n    open('/usr/bin/python3.11', 'wb')\nexcept OSError as e:\n"
                 "    print(errno.errorcode[e.errno])\n"
                 "with open('/out/result.txt', 'w') as f:\n    f.write('written inside')\n"
+                "with open('/tmp/scratch', 'w') as f:\n    f.write('tmp is writable')\n"
                 "print('ok')\n")
-    r = box.run(box.manifest(trusted=["app.py"], allowed=["out/"]), "app.py")
+    r = box.run(box.manifest(trusted=["app.py"], allowed=["out/"],
+                             extra="sgx.allow_file_creation = true\n"), "app.py")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] in ("EACCES", "EROFS") and lines[1] in ("EACCES", "EROFS"), r.stdout
     assert lines[2:] == ["ok"]
     assert (box.dir / "out" / "result.txt").read_text() == "written inside"
+
+
+def test_file_creation_needs_the_manifest(box):
+    (box.dir / "out").mkdir()
+    (box.dir / "out" / "existing.txt").write_text("old")
+    if box.user == "nobody":
+        for p in (box.dir / "out", box.dir / "out" / "existing.txt"):
+            os.chown(p, NOBODY, NOBODY)
+    script(box, "import errno, os\n"
+                "with open('/out/existing.txt', 'w') as f:\n    f.write('new')\n"
+                "for make in (lambda: open('/out/new.txt', 'w'), lambda: os.mkdir('/out/d'),\n"
+                "             lambda: os.symlink('x', '/out/l'),\n"
+                "             lambda: os.rename('/out/existing.txt', '/out/renamed.txt')):\n"
+                "    try:\n        make()\n        print('made')\n"
+                "    except OSError as e:\n        print(errno.errorcode[e.errno])\n"
+                "open('/tmp/scratch', 'w').close()\nprint('tmp ok')\n")
+    r = box.run(box.manifest(trusted=["app.py"], allowed=["out/"]), "app.py")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "EACCES\nEACCES\nEACCES\nEACCES\ntmp ok\n"
+    assert (box.dir / "out" / "existing.txt").read_text() == "new"
+    assert sorted(p.name for p in (box.dir / "out").iterdir()) == ["existing.txt"]
 
 
 def test_only_verified_code_runs(box):
@@ -352,3 +378,87 @@ def test_no_listener_at_the_default_level(box):
     assert "denied" not in r.stderr
     assert r.stderr.splitlines()[-1] == (
         "FileNotFoundError: [Errno 2] No such file or directory: '/etc/hostname'")
+
+
+def test_without_landlock_allowed_directories_need_allow_file_creation(box, lamina_path):
+    (box.dir / "out").mkdir()
+    script(box, "print('ran')\n")
+    manifest = box.manifest(trusted=["app.py"], allowed=["out/"])
+    deny = [str(lamina_path.parent / "tests" / "deny-syscall"), "landlock_create_ruleset:38"]
+    r = subprocess.run(deny + box.command(manifest, "app.py"), cwd=box.dir,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 125
+    assert r.stderr.splitlines()[-1] == (
+        "lamina: this kernel has no Landlock, so lamina cannot keep the program from creating "
+        "files in its allowed directories; set sgx.allow_file_creation = true, or enable "
+        "Landlock (lsm=landlock)")
+    manifest = box.manifest(trusted=["app.py"], allowed=["out/"],
+                            extra="sgx.allow_file_creation = true\n")
+    r = subprocess.run(deny + box.command(manifest, "app.py"), cwd=box.dir,
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "ran\n"), r.stderr
+
+
+@pytest.fixture
+def nobody_box(lamina_path, stores):
+    work = shared_dir(NOBODY)
+    yield Sandbox(lamina_path, stores["nobody"], "nobody", work)
+    shutil.rmtree(work)
+
+
+def test_without_user_namespaces_the_error_says_what_to_change(nobody_box, lamina_path):
+    """Only without root: root needs no user namespace."""
+    box = nobody_box
+    script(box, "print('ran')\n")
+    deny = [str(lamina_path.parent / "tests" / "deny-syscall"), "unshare:1"]
+    r = subprocess.run(deny + box.command(box.manifest(trusted=["app.py"]), "app.py"),
+                       cwd=box.dir, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 125
+    assert r.stderr.splitlines()[-1] == (
+        "lamina: cannot make a user namespace: Operation not permitted; lamina needs "
+        "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
+        "user.max_user_namespaces > 0), or to run as root")
+
+
+def test_program_name_finds_its_manifest(box):
+    script(box, "print('found')\n")
+    box.manifest(trusted=["app.py"], name="app.manifest")
+    r = box.run("app", "app.py")  # as Graphene: pal_loader ./app uses ./app.manifest
+    assert (r.returncode, r.stdout) == (0, "found\n"), r.stderr
+
+
+def test_allow_all_but_log_reports_and_runs(box):
+    path = script(box, "print('original')\n")
+    digest = sha256(path)
+    manifest = box.manifest(trusted=[f'{{ uri = "file:app.py", sha256 = "{digest}" }}'],
+                            extra='sgx.file_check_policy = "allow_all_but_log"\n')
+    path.write_text("print('changed')\n")
+    r = box.run(manifest, "app.py")
+    assert (r.returncode, r.stdout) == (0, "changed\n"), r.stderr
+    assert r.stderr.splitlines()[-2] == (
+        f"lamina: warning: 1 trusted file(s) do not match their hash "
+        f'(sgx.file_check_policy = "allow_all_but_log"); the first: \'{box.dir}/app.py\' '
+        f"({manifest}:6: file:app.py) expects {digest}, has {sha256(path)}")
+
+
+def test_host_mounts_are_untouched(box):
+    before = pathlib.Path("/proc/self/mountinfo").read_text()
+    script(box, "print('ran')\n")
+    r = box.run(box.manifest(trusted=["app.py"], allowed=[]), "app.py")
+    assert (r.returncode, r.stdout) == (0, "ran\n"), r.stderr
+    assert pathlib.Path("/proc/self/mountinfo").read_text() == before
+
+
+def test_store_ls_and_gc(box):
+    script(box, "print('ran')\n")
+    manifest = box.manifest(trusted=["app.py"])
+    assert box.run(manifest, "app.py").returncode == 0
+    ls = subprocess.run(box.lamina_command("store", "ls", "--store", box.store),
+                        capture_output=True, text=True)
+    assert ls.returncode == 0, ls.stderr
+    assert any(line.endswith(f"  {manifest}") for line in ls.stdout.splitlines()), ls.stdout
+    gc = subprocess.run(box.lamina_command("store", "gc", "--store", box.store),
+                        capture_output=True, text=True)
+    assert gc.returncode == 0, gc.stderr
+    assert gc.stdout.startswith("removed ")
+    assert box.run(manifest, "app.py").stdout == "ran\n"
