@@ -221,7 +221,8 @@ typedef struct meta {
         size_t link_count;
         meta_mismatch_t *mismatches;
         size_t mismatch_count;
-        strmap_t file_map; /* host path -> meta_file_t, for reuse when rebuilding */
+        strmap_t file_map; /* host path -> meta_file_t, for reuse when rebuilding: see
+                              meta_index() */
 } meta_t;
 
 /* Reads a meta file; header_only stops before the records (vstore_list). -EBADMSG when it is
@@ -234,4 +235,7 @@ static inline void meta_freep(meta_t **m)
 }
 int meta_write(int fd, const plan_t *p, const uint8_t spec_digest[VSTORE_SHA256_SIZE]);
 /* Has anything that the meta records changed on the host? lstat and readlink only. */
+/* Fills m->file_map, which only a rebuild needs: the check of an unchanged tree, which runs
+ * at every start, does without it. */
+int meta_index(meta_t *m);
 bool meta_unchanged(const meta_t *m);

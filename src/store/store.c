@@ -434,6 +434,11 @@ static int build(vstore_t *s, const vstore_spec_t *spec, vstore_report_t *report
         todo = calloc(p.files.count + 1, sizeof(*todo));
         if (!todo)
                 return -ENOMEM;
+        if (old) {
+                r = meta_index((meta_t *)old); /* the index is a cache beside the record */
+                if (r < 0)
+                        return r;
+        }
         /* Unchanged files keep the hash recorded when they were verified: only what changed is
          * read again. */
         for (size_t i = 0; i < p.files.count; i++) {
