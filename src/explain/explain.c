@@ -11,6 +11,7 @@
 #include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -74,6 +75,9 @@ static const syscall_spec_t specs[] = {
         {"readlinkat", VERB_READLINK, 0, 1, -1, FLAGS_NONE, true, false},
 };
 
+/* The calls that make a process, when the manifest forbids that. */
+static const char *const process_calls[] = {"fork", "vfork", "clone"};
+
 static const char *const verbs[] = {
         [VERB_OPEN] = "open",     [VERB_EXEC] = "exec",         [VERB_STAT] = "stat",
         [VERB_ACCESS] = "access", [VERB_READLINK] = "readlink",
@@ -93,6 +97,7 @@ struct explain {
         int proc_fd; /* lamina's /proc */
         uint32_t arch;
         int nrs[ELEMENTSOF(specs)];
+        int process_nrs[ELEMENTSOF(process_calls)];
         size_t page_size;
         bool use_proc_mem; /* process_vm_readv is refused here (a container's seccomp policy) */
         bool seen_full_said;
@@ -113,7 +118,7 @@ static void ctxp(scmp_filter_ctx *ctx)
                 seccomp_release(*ctx);
 }
 
-int explain_filter_load(int *ret_fd)
+int explain_filter_load(bool deny_subprocesses, int *ret_fd)
 {
         _cleanup_(ctxp) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         int r, fd;
@@ -144,6 +149,18 @@ int explain_filter_load(int *ret_fd)
                 } else {
                         r = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, 0, NULL);
                 }
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; deny_subprocesses && i < ELEMENTSOF(process_calls); i++) {
+                /* threads are fine: a clone without CLONE_THREAD is a new process */
+                struct scmp_arg_cmp arg = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
+                int nr = seccomp_syscall_resolve_name(process_calls[i]);
+
+                if (nr == __NR_SCMP_ERROR)
+                        continue;
+                r = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr,
+                                           STREQ(process_calls[i], "clone") ? 1 : 0, &arg);
                 if (r < 0)
                         return r;
         }
@@ -525,18 +542,51 @@ static void write_line(int fd, const char *s, size_t size)
         }
 }
 
+/* Whether the notification is a new process the manifest forbids; if so, its line (once per
+ * process) goes to e->line. */
+static bool refuse_process(explain_t *e, const struct seccomp_notif *req)
+{
+        const char *call = NULL;
+        _cleanup_free_ char *key = NULL;
+        char name[32];
+        int procfd;
+
+        for (size_t i = 0; i < ELEMENTSOF(process_calls); i++)
+                if (e->process_nrs[i] == req->data.nr)
+                        call = process_calls[i];
+        if (!call || req->data.arch != e->arch)
+                return false;
+        /* once per process: a program that retries says nothing new */
+        if (asprintf(&key, "process %u", req->pid) < 0 || seen_add(&e->seen, key) <= 0)
+                return true;
+        snprintf(name, sizeof(name), "%d", (int)req->pid);
+        procfd = openat(e->proc_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (procfd < 0)
+                return true;
+        strbuf_addf(&e->line, "lamina: denied: pid ");
+        process_describe(e->proc_fd, procfd, e->opts.init_pid, &e->line);
+        strbuf_addf(&e->line, " %s: the manifest sets sys.disallow_subprocesses = true\n", call);
+        close(procfd);
+        return true;
+}
+
 static void serve_one(explain_t *e)
 {
+        bool refused;
+
         memset(e->req, 0, e->req_size);
         /* fails when the target died since poll() (ENOENT): nothing to answer */
         if (seccomp_notify_receive(e->notify_fd, e->req) < 0)
                 return;
         strbuf_reset(&e->line);
-        inspect(e, e->req);
+        refused = refuse_process(e, e->req);
+        if (!refused)
+                inspect(e, e->req);
 
         memset(e->resp, 0, e->resp_size);
         e->resp->id = e->req->id;
-        e->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        e->resp->flags = refused ? 0 : SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        e->resp->error = refused ? -EPERM : 0;
         /* fails when the target died meanwhile: nothing to do about it */
         (void)seccomp_notify_respond(e->notify_fd, e->resp);
 
@@ -624,6 +674,8 @@ int explain_start(int notify_fd, const explain_options_t *opts, explain_t **ret)
         e->page_size = page > 0 ? (size_t)page : 4096;
         for (size_t i = 0; i < ELEMENTSOF(specs); i++)
                 e->nrs[i] = seccomp_syscall_resolve_name(specs[i].name);
+        for (size_t i = 0; i < ELEMENTSOF(process_calls); i++)
+                e->process_nrs[i] = seccomp_syscall_resolve_name(process_calls[i]);
 
         /* also makes libseccomp look for notification support, without which it refuses to
          * receive in a process that loaded no filter */

@@ -43,15 +43,12 @@ typedef struct explain_options {
                            (0: they stop at lamina itself or after 8 processes) */
 } explain_options_t;
 
-/* Loads the notifying filter into the calling thread and its future children: open, openat,
- * openat2, creat, execve, execveat, stat, lstat, newfstatat, statx, access, faccessat,
- * faccessat2, readlink and readlinkat notify, except calls on an fd alone (AT_EMPTY_PATH,
- * which is how glibc's fstat works); everything else runs untouched. no_new_privs must be set
- * already (the sandbox's own filter sets it), unless the caller has CAP_SYS_ADMIN. On success
- * *ret_fd is the listener (O_CLOEXEC), which the caller owns. Returns 0 or -errno: -EACCES
- * without no_new_privs, -EBUSY when a filter of the thread has a listener already (the kernel
- * allows one), -ENOMEM, or what seccomp(2) said. */
-int explain_filter_load(int *ret_fd);
+/* Loads the notifying filter into the calling process (no_new_privs must be set already; the
+ * sandbox's own filter sets it). With deny_subprocesses (sys.disallow_subprocesses), fork,
+ * vfork and clone without CLONE_THREAD are notified too, and the listener refuses them with
+ * EPERM and a line saying why: the one answer that is not CONTINUE, and it refuses what the
+ * manifest refuses, never grants. On success *ret_fd is the listener. Returns 0 or -errno. */
+int explain_filter_load(bool deny_subprocesses, int *ret_fd);
 
 /* Starts serving notify_fd on a thread (with every signal blocked), copying *opts. On success
  * the listener belongs to the returned explain_t; on failure it stays the caller's. Returns 0,

@@ -386,8 +386,7 @@ static int limit_creation(const sandbox_config_t *c)
         if (ruleset < 0)
                 return -errno;
         for (size_t i = 0; i < c->op_count; i++) {
-                struct landlock_path_beneath_attr rule = {.allowed_access =
-                                                                  attr.handled_access_fs};
+                struct landlock_path_beneath_attr rule = {.allowed_access = attr.handled_access_fs};
                 _cleanup_close_ int fd = -1;
 
                 if (!(c->ops[i].flags & SANDBOX_CREATE))
@@ -422,10 +421,46 @@ static int drop_capabilities(void)
         return 0;
 }
 
-_noreturn_ static void run_program(const sandbox_config_t *c, int exec_fd)
+/* In the program's process, before it becomes the program: the restrictions that must not
+ * bind init (the filter would refuse init's own fork under sys.disallow_subprocesses), then
+ * the program. */
+_noreturn_ static void run_program(const sandbox_config_t *c, int report_fd, int exec_fd)
 {
+        sandbox_filter_options_t filter = c->filter;
         sigset_t none;
-        int error;
+        int error, r;
+
+        /* with the listener, it refuses new processes itself, and says so: a refusal in this
+         * filter would come first and leave it nothing to see */
+        if (c->explain)
+                filter.disallow_subprocesses = false;
+        r = sandbox_filter_load(&filter);
+        if (r < 0)
+                setup_failed(report_fd, -r, "cannot load the seccomp filter: %m");
+        /* after the filter: Landlock wants no_new_privs, which the filter set */
+        r = limit_creation(c);
+        if (r < 0)
+                setup_failed(report_fd, -r, "cannot limit where files are created (Landlock): %m");
+        if (r > 0 && c->creation_must_be_limited)
+                setup_failed(report_fd, ENOSYS,
+                             "this kernel has no Landlock, so lamina cannot keep the program from "
+                             "creating files in its allowed directories; set "
+                             "sgx.allow_file_creation = true, or enable Landlock (lsm=landlock)");
+        if (c->explain) {
+                _cleanup_close_ int notify_fd = -1;
+                char ack;
+
+                r = explain_filter_load(c->filter.disallow_subprocesses, &notify_fd);
+                if (r < 0)
+                        setup_failed(report_fd, -r, "cannot load the explaining filter: %m");
+                r = send_fd(report_fd, notify_fd);
+                if (r < 0)
+                        setup_failed(report_fd, -r, "cannot hand the listener to lamina: %m");
+                /* nothing may open or exec until lamina serves the listener */
+                if (recv(report_fd, &ack, 1, 0) != 1)
+                        setup_failed(report_fd, EPROTO, "lamina does not serve the listener");
+        }
+        close(report_fd);
 
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -476,33 +511,6 @@ _noreturn_ static void run_init(const sandbox_config_t *c, int report_fd)
                 if (r < 0)
                         setup_failed(report_fd, -r, "cannot drop capabilities: %m");
         }
-        r = sandbox_filter_load(&c->filter);
-        if (r < 0)
-                setup_failed(report_fd, -r, "cannot load the seccomp filter: %m");
-        /* after the filter: Landlock wants no_new_privs, which the filter set */
-        r = limit_creation(c);
-        if (r < 0)
-                setup_failed(report_fd, -r, "cannot limit where files are created (Landlock): %m");
-        if (r > 0 && c->creation_must_be_limited)
-                setup_failed(report_fd, ENOSYS,
-                             "this kernel has no Landlock, so lamina cannot keep the program from "
-                             "creating files in its allowed directories; set "
-                             "sgx.allow_file_creation = true, or enable Landlock (lsm=landlock)");
-        if (c->explain) {
-                _cleanup_close_ int notify_fd = -1;
-                char ack;
-
-                r = explain_filter_load(&notify_fd);
-                if (r < 0)
-                        setup_failed(report_fd, -r, "cannot load the explaining filter: %m");
-                r = send_fd(report_fd, notify_fd);
-                if (r < 0)
-                        setup_failed(report_fd, -r, "cannot hand the listener to lamina: %m");
-                /* nothing may open or exec until lamina serves the listener */
-                if (recv(report_fd, &ack, 1, 0) != 1)
-                        setup_failed(report_fd, EPROTO, "lamina does not serve the listener");
-        }
-
         if (pipe2(exec_pipe, O_CLOEXEC) < 0)
                 setup_failed(report_fd, errno, "cannot make a pipe: %m");
         main_pid = fork();
@@ -510,7 +518,7 @@ _noreturn_ static void run_init(const sandbox_config_t *c, int report_fd)
                 setup_failed(report_fd, errno, "cannot start the program: %m");
         if (main_pid == 0) {
                 close(exec_pipe[0]);
-                run_program(c, exec_pipe[1]);
+                run_program(c, report_fd, exec_pipe[1]);
         }
         close(exec_pipe[1]);
         exec_read = exec_pipe[0];

@@ -8,8 +8,9 @@
  *
  * sandbox_run() makes new mount, pid and ipc namespaces (and a user namespace when lamina is
  * not root, mapping the caller's ids to themselves). A small init, pid 1 of the new pid
- * namespace, executes the setup list, pivots into the view, drops capabilities, loads the
- * seccomp filter (filter.h), and starts the program as its child; it forwards SIGINT,
+ * namespace, executes the setup list, pivots into the view, drops capabilities, and starts the
+ * program as its child, which loads the seccomp filter (filter.h) and Landlock's limits on
+ * file creation before it becomes the program; init forwards SIGINT,
  * SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to lamina, reaps every process, and when
  * the program ends, ends the rest of the namespace and reports the program's wait status.
  * Nothing is left behind: the namespaces die with init, and init dies with lamina. */

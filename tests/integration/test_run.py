@@ -462,3 +462,23 @@ def test_store_ls_and_gc(box):
     assert gc.returncode == 0, gc.stderr
     assert gc.stdout.startswith("removed ")
     assert box.run(manifest, "app.py").stdout == "ran\n"
+
+
+def test_disallow_subprocesses(box):
+    script(box, "import os, subprocess, threading\n"
+                "t = threading.Thread(target=print, args=('thread ok',)); t.start(); t.join()\n"
+                "for attempt in range(2):\n"
+                "    try:\n        os.fork()\n        print('forked')\n"
+                "    except PermissionError:\n        print('fork refused')\n"
+                "try:\n    subprocess.run(['/bin/sh', '-c', 'true'])\n"
+                "except PermissionError:\n    print('subprocess refused')\n")
+    for level, lines in (("error", []), ("warning", [
+            "lamina: denied: pid 2 (/usr/bin/python3.11 app.py) clone: the manifest sets "
+            "sys.disallow_subprocesses = true"])):
+        manifest = box.manifest(trusted=["app.py", "/bin/sh"],
+                                extra=f'sys.disallow_subprocesses = true\n'
+                                      f'loader.log_level = "{level}"\n')
+        r = box.run(manifest, "app.py")
+        assert (r.returncode, r.stdout) == (
+            0, "thread ok\nfork refused\nfork refused\nsubprocess refused\n"), r.stderr
+        assert [l for l in r.stderr.splitlines() if "disallow" in l] == lines

@@ -312,7 +312,7 @@ static int child_main(const fixture_t *f, int sock, scenario_fn scenario)
                 return r;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return 120;
-        r = explain_filter_load(&fd);
+        r = explain_filter_load(false, &fd);
         if (r < 0)
                 return 121;
         /* nothing that opens, stats or execs until the test serves the listener */
@@ -929,7 +929,7 @@ static void test_target_dies_pending(void **state)
                 char go;
                 int r = enter_view(f), nfd;
                 if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-                    explain_filter_load(&nfd) == 0 && send_fds(sv[1], &nfd, 1) == 0) {
+                    explain_filter_load(false, &nfd) == 0 && send_fds(sv[1], &nfd, 1) == 0) {
                         close(nfd);
                         if (read(sv[1], &go, 1) == 1)
                                 _exit(scenario_blocked(f, sv[1]));
@@ -996,7 +996,7 @@ static void test_target_dies_in_service(void **state)
                 if (m == MAP_FAILED || ioctl(uffd, UFFDIO_API, &api) < 0 ||
                     ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
                         _exit(98);
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || explain_filter_load(&nfd) < 0)
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || explain_filter_load(false, &nfd) < 0)
                         _exit(97);
                 /* the witness must not hold the userfaultfd (it would never be released) nor
                  * the listener (which would outlive the test's) */
@@ -1083,7 +1083,7 @@ static void test_filter_needs_no_new_privs(void **state)
                 /* no capabilities at all, whoever runs the tests */
                 if (syscall(SYS_capset, &h, d) < 0)
                         _exit(1);
-                r = explain_filter_load(&fd);
+                r = explain_filter_load(false, &fd);
                 _exit(r == -EACCES && fd == -7 ? 0 : 2);
         }
         run_t run = {.pid = pid, .status = wait_child(pid)};
