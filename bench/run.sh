@@ -5,8 +5,9 @@
 #                          the whole standard library trusted) and under the multiprocess one
 #   callprocess chain      examples/python-multiprocess: Python -> sh -> Python
 #   fork+exec+wait         sh running /bin/true 200 times
-# hyperfine medians of at least 30 runs after 5 warm-ups, all in one run; run it on an idle
-# machine. Usage: bench/run.sh [BUILD_DIR]   (default: build)
+# hyperfine medians of at least 40 runs after 10 warm-ups, each case's contenders side by
+# side, ROUNDS (default 3) times; run it on an idle machine.
+# Usage: [ROUNDS=N] bench/run.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup --bench
@@ -38,13 +39,10 @@ bwrap_view=(bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /
             --dev /dev --tmpfs /tmp --unshare-pid --unshare-ipc --die-with-parent --chdir /
             --clearenv --setenv PATH /usr/bin:/bin --setenv HOME /)
 
-run() { # NAME COMMAND...
-        local name=$1
-        shift
-        printf '%s\n' "$name" >>"$store/names"
-        commands+=("$*")
+cases=()
+run() { # NAME COMMAND
+        cases+=("$1" "$2")
 }
-commands=()
 run "python3 -c pass, native" "$py -c pass"
 run "python3 -c pass, lamina (python-simple, secure)" \
         "$lamina run --store $store $simple/python.manifest -c pass"
@@ -59,17 +57,37 @@ run "fork+exec /bin/true x200, lamina" "$lamina run --store $store $store/loop.m
 run "fork+exec /bin/true x200, bwrap" "${bwrap_view[*]} sh -c '$loop'"
 
 # build the trees once, so that every timed run finds them ready
-for c in "${commands[@]}"; do eval "$c" >/dev/null 2>&1 || true; done
+for ((i = 1; i < ${#cases[@]}; i += 2)); do eval "${cases[i]}" >/dev/null 2>&1 || true; done
 
-hyperfine --warmup 5 --min-runs 30 --export-json "$store/results.json" "${commands[@]}" >&2
-/usr/bin/python3 - "$store/results.json" "$store/names" <<'PY'
-import json, statistics, sys
-results = json.load(open(sys.argv[1]))["results"]
-names = open(sys.argv[2]).read().splitlines()
-medians = {n: statistics.median(r["times"]) * 1e3 for n, r in zip(names, results)}
-print("| case | median [ms] | vs native |")
+# This VM drifts over a minute by more than the differences measured: each case's contenders
+# are timed side by side, in ROUNDS rounds, and the median of the round medians is reported.
+rounds=${ROUNDS:-3}
+for ((round = 0; round < rounds; round++)); do
+        for group in "python3 -c pass" "callprocess" "fork+exec"; do
+                args=()
+                for ((i = 0; i < ${#cases[@]}; i += 2)); do
+                        case ${cases[i]} in "$group"*) args+=("${cases[i + 1]}") ;; esac
+                done
+                hyperfine --warmup 10 --min-runs 40 \
+                        --export-json "$store/$round-${group%% *}.json" "${args[@]}" >&2
+        done
+done
+printf '%s\n' "${cases[@]}" >"$store/cases"
+/usr/bin/python3 - "$store" "$rounds" <<'PY'
+import glob, json, statistics, sys
+store, rounds = sys.argv[1], int(sys.argv[2])
+lines = open(f"{store}/cases").read().split("\n")
+names = dict(zip(lines[1::2], lines[0::2]))
+per_case = {}
+for path in glob.glob(f"{store}/*.json"):
+    for r in json.load(open(path))["results"]:
+        per_case.setdefault(names[r["command"]], []).append(statistics.median(r["times"]) * 1e3)
+print(f"| case | median [ms] (median of {rounds} rounds) | vs native |")
 print("|:---|---:|---:|")
-for n in names:
-    native = medians[n.split(",")[0] + ", native"]
-    print(f"| {n} | {medians[n]:.1f} | {medians[n] / native:.2f}x |")
+for name in lines[0::2]:
+    if name not in per_case:
+        continue
+    value = statistics.median(per_case[name])
+    native = statistics.median(per_case[name.split(",")[0] + ", native"])
+    print(f"| {name} | {value:.1f} | {value / native:.2f}x |")
 PY

@@ -336,6 +336,29 @@ static size_t thread_count(size_t jobs)
         return MIN((size_t)n, jobs);
 }
 
+/* Which way of making temporary objects works here: tried on a throwaway object before the
+ * first build of an open store (not at every open: a run that reuses its tree writes nothing),
+ * so that a build never finds out halfway. */
+static int probe_tmpfile(int objects_fd)
+{
+        static const int ways[] = {TMPFILE_EMPTY_PATH, TMPFILE_PROC};
+        char name[64];
+
+        snprintf(name, sizeof(name), TMP_PREFIX "probe-%d", (int)getpid());
+        for (size_t i = 0; i < ELEMENTSOF(ways); i++) {
+                _cleanup_close_ int fd =
+                        openat(objects_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0400);
+                if (fd < 0)
+                        return TMPFILE_NONE;
+                (void)unlinkat(objects_fd, name, 0);
+                if (tmpfile_link(ways[i], fd, objects_fd, name) == 0) {
+                        (void)unlinkat(objects_fd, name, 0);
+                        return ways[i];
+                }
+        }
+        return TMPFILE_NONE;
+}
+
 int hash_files(vstore_t *s, file_rec_t **files, size_t count, const vstore_spec_t *spec,
                file_rec_t **ret_failed)
 {
@@ -348,6 +371,8 @@ int hash_files(vstore_t *s, file_rec_t **files, size_t count, const vstore_spec_
 
         if (count == 0)
                 return 0;
+        if (s->tmpfile_link == TMPFILE_UNKNOWN)
+                s->tmpfile_link = probe_tmpfile(s->objects_fd);
         for (size_t i = 0; i < count; i++)
                 total += files[i]->size;
         pthread_condattr_t attr;

@@ -44,6 +44,7 @@ struct vstore {
 /* Temporary objects: O_TMPFILE, named by linkat(AT_EMPTY_PATH) (which older kernels allow only
  * with CAP_DAC_READ_SEARCH) or through /proc/self/fd; else named files renamed into place. */
 enum {
+        TMPFILE_UNKNOWN = -1, /* not tried yet: the first build tries (see hash_files) */
         TMPFILE_NONE,
         TMPFILE_EMPTY_PATH,
         TMPFILE_PROC,

@@ -28,28 +28,6 @@ static int open_subdir(int dirfd, const char *name)
         return fd < 0 ? -errno : fd;
 }
 
-/* Which way of making temporary objects works here: tried once per open, on a throwaway
- * object, so that a build never finds out halfway. */
-static int probe_tmpfile(int objects_fd)
-{
-        static const int ways[] = {TMPFILE_EMPTY_PATH, TMPFILE_PROC};
-        char name[64];
-
-        snprintf(name, sizeof(name), TMP_PREFIX "probe-%d", (int)getpid());
-        for (size_t i = 0; i < ELEMENTSOF(ways); i++) {
-                _cleanup_close_ int fd =
-                        openat(objects_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0400);
-                if (fd < 0)
-                        return TMPFILE_NONE;
-                (void)unlinkat(objects_fd, name, 0);
-                if (tmpfile_link(ways[i], fd, objects_fd, name) == 0) {
-                        (void)unlinkat(objects_fd, name, 0);
-                        return ways[i];
-                }
-        }
-        return TMPFILE_NONE;
-}
-
 int vstore_open(const char *dir, vstore_t **ret)
 {
         _cleanup_(vstore_freep) vstore_t *s = NULL;
@@ -87,7 +65,7 @@ int vstore_open(const char *dir, vstore_t **ret)
         if (fd < 0)
                 return -errno;
         close(fd);
-        s->tmpfile_link = probe_tmpfile(s->objects_fd);
+        s->tmpfile_link = TMPFILE_UNKNOWN;
         *ret = TAKE_PTR(s);
         return 0;
 }
