@@ -231,6 +231,36 @@ static void test_filter(void **state)
         }
 }
 
+/* A syscall through another ABI (i386's int 0x80, x32's numbers) would dodge the rules,
+ * which name native numbers: the process is killed instead. */
+static void test_other_abis_are_killed(void **state)
+{
+        (void)state;
+#if defined(__x86_64__)
+        for (int abi = 0; abi < 2; abi++) {
+                int status;
+                pid_t pid = fork();
+
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                        sandbox_filter_options_t opts = {0};
+                        long ret;
+
+                        if (sandbox_filter_load(&opts) < 0)
+                                _exit(200);
+                        if (abi == 0) /* i386 getpid */
+                                __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory");
+                        else /* x32 getpid */
+                                ret = syscall(0x40000000 | SYS_getpid);
+                        _exit(ret >= 0 ? 0 : 1);
+                }
+                assert_int_equal(waitpid(pid, &status, 0), pid);
+                assert_true(WIFSIGNALED(status));
+                assert_int_equal(WTERMSIG(status), SIGSYS);
+        }
+#endif
+}
+
 /* The filter is inherited and cannot be lifted: no_new_privs is set. */
 static void test_no_new_privs(void **state)
 {
@@ -254,6 +284,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_filter),
+                cmocka_unit_test(test_other_abis_are_killed),
                 cmocka_unit_test(test_no_new_privs),
         };
 
