@@ -27,13 +27,8 @@ int cmd_check(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "f:jq", options, NULL)) != -1) {
                 switch (c) {
                 case 'f':
-                        r = parse_format_option(optarg);
-                        if (r < 0) {
-                                log_error("--format must be 'toml', 'legacy' or 'auto', not '%s'",
-                                          optarg);
+                        if (parse_format_option(optarg, &opts.format) < 0)
                                 return LAMINA_EXIT_USAGE;
-                        }
-                        opts.format = (manifest_format_t)r;
                         break;
                 case 'j':
                         json = true;

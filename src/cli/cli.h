@@ -3,6 +3,8 @@
  * untouched. Keep `lamina --help` (main.c) in step with this enum. */
 #pragma once
 
+#include "manifest/manifest.h"
+
 typedef enum lamina_exit {
         LAMINA_EXIT_OK = 0,
         LAMINA_EXIT_INVALID = 1, /* the input (manifest, template) has an error; nothing done */
@@ -27,5 +29,6 @@ int store_dir(const char *option, char **ret);
  * manifest_log_level_t; -EINVAL otherwise. */
 int parse_log_level_option(const char *s);
 
-/* Parses "toml", "legacy" or "auto" for --format; -EINVAL otherwise. */
-int parse_format_option(const char *s);
+/* Parses "toml", "legacy" or "auto" for --format into *ret; otherwise logs why and returns
+ * -EINVAL. */
+int parse_format_option(const char *s, manifest_format_t *ret);

@@ -39,14 +39,17 @@ static void help(FILE *f)
               f);
 }
 
-int parse_format_option(const char *s)
+int parse_format_option(const char *s, manifest_format_t *ret)
 {
-        if (strcmp(s, "toml") == 0)
-                return MANIFEST_FORMAT_TOML;
-        if (strcmp(s, "legacy") == 0)
-                return MANIFEST_FORMAT_LEGACY;
-        if (strcmp(s, "auto") == 0)
-                return MANIFEST_FORMAT_AUTO;
+        static const manifest_format_t formats[] = {MANIFEST_FORMAT_TOML, MANIFEST_FORMAT_LEGACY,
+                                                    MANIFEST_FORMAT_AUTO};
+
+        for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+                if (strcmp(s, manifest_format_name(formats[i])) == 0) {
+                        *ret = formats[i];
+                        return 0;
+                }
+        log_error("--format must be 'toml', 'legacy' or 'auto', not '%s'", s);
         return -EINVAL;
 }
 

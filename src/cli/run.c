@@ -207,13 +207,8 @@ int cmd_run(int argc, char **argv)
                         level_option = optarg;
                         break;
                 case 'f':
-                        r = parse_format_option(optarg);
-                        if (r < 0) {
-                                log_error("--format must be 'toml', 'legacy' or 'auto', not '%s'",
-                                          optarg);
+                        if (parse_format_option(optarg, &opts.format) < 0)
                                 return LAMINA_EXIT_USAGE;
-                        }
-                        opts.format = (manifest_format_t)r;
                         break;
                 default:
                         return LAMINA_EXIT_USAGE;

@@ -152,3 +152,50 @@ def test_check_quiet(lamina, tmp_path):
     assert r.returncode == 1
     assert r.stderr == (f"{path}: 'libos.entrypoint' is required: the program to run, such as "
                         'libos.entrypoint = "/usr/bin/python3"\n')
+
+
+def test_run_usage_errors(lamina, tmp_path):
+    r = lamina("run")
+    assert (r.returncode, r.stderr) == (
+        2, "lamina: usage: lamina run [--store DIR] [--log-level LEVEL] MANIFEST [ARGS...]\n")
+    r = lamina("run", "--log-level", "loud", "x.manifest")
+    assert (r.returncode, r.stderr) == (
+        2, "lamina: --log-level must be one of none, error, warning, debug, trace, all; "
+           "not 'loud'\n")
+    r = lamina("run", "--format", "yaml", "x.manifest")
+    assert (r.returncode, r.stderr) == (
+        2, "lamina: --format must be 'toml', 'legacy' or 'auto', not 'yaml'\n")
+    r = lamina("store", "list")
+    assert (r.returncode, r.stderr) == (2, "lamina: usage: lamina store ls|gc [--store DIR]\n")
+
+
+def test_run_refuses_a_bad_manifest(lamina, tmp_path):
+    write(tmp_path, "bad.manifest", ENTRY + "sgx.debgu = true\n")
+    r = lamina("run", "--store", tmp_path / "store", "bad.manifest", cwd=tmp_path)
+    assert r.returncode == 125
+    assert r.stderr == "bad.manifest:2:5: unknown key 'sgx.debgu'; did you mean 'sgx.debug'?\n"
+    assert not (tmp_path / "store").exists()
+
+
+def test_run_refuses_a_store_others_may_write(lamina, tmp_path):
+    write(tmp_path, "app.manifest", ENTRY)
+    store = tmp_path / "store"
+    store.mkdir()
+    store.chmod(0o777)
+    r = lamina("run", "--store", store, "app.manifest", cwd=tmp_path)
+    assert r.returncode == 125
+    assert r.stderr == (f"lamina: cannot use the store '{store}': it must belong to you and be "
+                        "writable by no one else (chmod 0700)\n")
+
+
+def test_run_refuses_what_the_view_cannot_have(lamina, tmp_path):
+    write(tmp_path, "missing.manifest", ENTRY + 'sgx.allowed_files = ["file:nothere/"]\n')
+    r = lamina("run", "--store", tmp_path / "store", "missing.manifest", cwd=tmp_path)
+    assert r.returncode == 125
+    assert r.stderr == (f"missing.manifest:2:1: allowed path '{tmp_path}/nothere' "
+                        "(file:nothere/): No such file or directory\n")
+    write(tmp_path, "enc.manifest",
+          ENTRY + 'fs.mounts = [{ type = "encrypted", path = "/enc", uri = "file:enc" }]\n')
+    r = lamina("run", "--store", tmp_path / "store", "enc.manifest", cwd=tmp_path)
+    assert r.returncode == 125
+    assert r.stderr == "enc.manifest:2:1: encrypted mounts ('/enc') are not supported yet\n"
