@@ -996,7 +996,8 @@ static void test_target_dies_in_service(void **state)
                 if (m == MAP_FAILED || ioctl(uffd, UFFDIO_API, &api) < 0 ||
                     ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
                         _exit(98);
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || explain_filter_load(false, &nfd) < 0)
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+                    explain_filter_load(false, &nfd) < 0)
                         _exit(97);
                 /* the witness must not hold the userfaultfd (it would never be released) nor
                  * the listener (which would outlive the test's) */
