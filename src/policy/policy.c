@@ -180,6 +180,14 @@ static int compile_files(policy_t *p)
         return 0;
 }
 
+static int shorter_target_first(const void *a, const void *b)
+{
+        size_t la = strlen(((const sandbox_op_t *)a)->target);
+        size_t lb = strlen(((const sandbox_op_t *)b)->target);
+
+        return la < lb ? -1 : la > lb;
+}
+
 /* The view's mount points (made in the tree) and the setup list, in the order init runs it:
  * file systems first, then the allowed host paths, shortest view path first so that a bind
  * inside another lands on top of it. */
@@ -187,7 +195,7 @@ static int compile_view(policy_t *p, manifest_error_t *e)
 {
         const manifest_t *m = p->m;
         unsigned exec_flag = p->insecure ? 0 : SANDBOX_NOEXEC;
-        size_t *order;
+        size_t first_bind;
         int r;
 
         r = strv_push(&p->mount_dirs, strdup("/proc"));
@@ -227,23 +235,9 @@ static int compile_view(policy_t *p, manifest_error_t *e)
                         return r;
         }
 
-        order = calloc(m->allowed_file_count + 1, sizeof(*order));
-        if (!order)
-                return -ENOMEM;
-        for (size_t i = 0; i < m->allowed_file_count; i++)
-                order[i] = i;
-        /* a few entries: insertion sort by view path length */
-        for (size_t i = 1; i < m->allowed_file_count; i++)
-                for (size_t j = i;
-                     j > 0 && strlen(m->allowed_files[order[j]].host_path) <
-                                      strlen(m->allowed_files[order[j - 1]].host_path);
-                     j--) {
-                        size_t t = order[j];
-                        order[j] = order[j - 1];
-                        order[j - 1] = t;
-                }
+        first_bind = p->op_count;
         for (size_t i = 0; i < m->allowed_file_count && r >= 0; i++) {
-                const manifest_file_t *f = &m->allowed_files[order[i]];
+                const manifest_file_t *f = &m->allowed_files[i];
                 char view[4096];
                 struct stat st;
 
@@ -264,7 +258,10 @@ static int compile_view(policy_t *p, manifest_error_t *e)
                         r = add_op(p, SANDBOX_OP_BIND, f->host_path, view,
                                    m->allow_file_creation ? SANDBOX_CREATE : 0);
         }
-        free(order);
+        /* a bind inside another must come after it, to land on top of it */
+        if (r >= 0)
+                qsort(p->ops + first_bind, p->op_count - first_bind, sizeof(*p->ops),
+                      shorter_target_first);
         return r;
 }
 

@@ -482,3 +482,17 @@ def test_disallow_subprocesses(box):
         assert (r.returncode, r.stdout) == (
             0, "thread ok\nfork refused\nfork refused\nsubprocess refused\n"), r.stderr
         assert [l for l in r.stderr.splitlines() if "disallow" in l] == lines
+
+
+def test_nested_allowed_paths(box):
+    (box.dir / "out").mkdir()
+    (box.dir / "out" / "inner.txt").write_text("inner")
+    if box.user == "nobody":
+        for p in (box.dir / "out", box.dir / "out" / "inner.txt"):
+            os.chown(p, NOBODY, NOBODY)
+    script(box, "print(open('/out/inner.txt').read())\n"
+                "open('/out/inner.txt', 'a').write(' and more')\n")
+    # the file is listed before its directory: the binds must still nest
+    r = box.run(box.manifest(trusted=["app.py"], allowed=["out/inner.txt", "out/"]), "app.py")
+    assert (r.returncode, r.stdout) == (0, "inner\n"), r.stderr
+    assert (box.dir / "out" / "inner.txt").read_text() == "inner and more"
