@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "explain/explain-internal.h"
+#include "shared/io.h"
 #include "shared/utf8.h"
 
 #define ARG_SHOWN_MAX     40   /* bytes of one argument shown */
@@ -125,22 +126,14 @@ void strbuf_free(strbuf_t *b)
 static ssize_t read_proc(int dirfd, const char *name, char *buf, size_t size)
 {
         _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        size_t done = 0;
+        ssize_t done;
 
         if (fd < 0)
                 return -errno;
-        while (done < size - 1) {
-                ssize_t n = read(fd, buf + done, size - 1 - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                done += (size_t)n;
-        }
-        buf[done] = '\0';
-        return (ssize_t)done;
+        done = read_full(fd, buf, size - 1);
+        if (done >= 0)
+                buf[done] = '\0';
+        return done;
 }
 
 /* The value of "Key:\t..." in /proc/PID/status, or NULL. */

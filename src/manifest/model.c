@@ -17,6 +17,7 @@
 #include "manifest/manifest.h"
 #include "manifest/toml.h"
 #include "manifest/tree.h"
+#include "shared/io.h"
 #include "shared/macro.h"
 
 typedef struct builder {
@@ -1530,8 +1531,9 @@ int manifest_load(const char *path, const manifest_options_t *opts, manifest_err
 {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *text = NULL;
-        size_t size = 0, capacity = 0;
+        size_t size = 0;
         struct stat st;
+        int r;
 
         if (e)
                 e->file = path;
@@ -1542,30 +1544,12 @@ int manifest_load(const char *path, const manifest_options_t *opts, manifest_err
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return file_error(e, -EISDIR, "cannot read");
-        for (;;) {
-                ssize_t n;
-
-                if (size == capacity) {
-                        char *grown;
-                        if (capacity >= MANIFEST_SIZE_MAX)
-                                return file_error(e, -E2BIG, "cannot read");
-                        capacity = capacity ? capacity * 2 : 64 * 1024;
-                        grown = realloc(text, capacity + 1);
-                        if (!grown)
-                                return -ENOMEM;
-                        text = grown;
-                }
-                n = read(fd, text + size, capacity - size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return file_error(e, -errno, "cannot read");
-                }
-                if (n == 0)
-                        break;
-                size += (size_t)n;
-        }
-        return manifest_parse(path, text ? text : "", size, opts, e, ret);
+        r = read_whole(fd, MANIFEST_SIZE_MAX, &text, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return file_error(e, r, "cannot read");
+        return manifest_parse(path, text, size, opts, e, ret);
 }
 
 const char *manifest_format_name(manifest_format_t f)
