@@ -469,3 +469,96 @@ int copy_object_at(vstore_t *s, const char *object, int dirfd, const char *name,
         }
         return 0;
 }
+
+/* vstore_hash_files(): a pool of its own, simpler than the one above, since nothing is copied,
+ * retried or recorded: each worker takes the next file, reads it in big chunks and hashes. */
+typedef struct hash_pool {
+        const char *const *paths;
+        uint8_t (*hashes)[VSTORE_SHA256_SIZE];
+        size_t count;
+        atomic_size_t next;
+        atomic_bool stop;
+        pthread_mutex_t lock;
+        size_t failed; /* lowest failed index, under lock; count if none */
+        int error;
+} hash_pool_t;
+
+static int hash_one(const char *path, uint8_t *buf, uint8_t out[VSTORE_SHA256_SIZE])
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat st;
+        SHA256_CTX ctx;
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        SHA256_Init(&ctx);
+        for (;;) {
+                ssize_t n = read_full(fd, buf, HASH_CHUNK_SIZE);
+
+                if (n < 0)
+                        return (int)n;
+                if (n == 0)
+                        break;
+                SHA256_Update(&ctx, buf, (size_t)n);
+                if (n < HASH_CHUNK_SIZE)
+                        break;
+        }
+        SHA256_Final(out, &ctx);
+        return 0;
+}
+
+static void *hash_worker(void *userdata)
+{
+        hash_pool_t *pool = userdata;
+        _cleanup_free_ uint8_t *buf = malloc(CHUNK_SIZE);
+
+        for (;;) {
+                size_t i = atomic_fetch_add(&pool->next, 1);
+                int r;
+
+                if (i >= pool->count || atomic_load(&pool->stop))
+                        break;
+                r = buf ? hash_one(pool->paths[i], buf, pool->hashes[i]) : -ENOMEM;
+                if (r < 0) {
+                        pthread_mutex_lock(&pool->lock);
+                        if (i < pool->failed) {
+                                pool->failed = i;
+                                pool->error = r;
+                        }
+                        pthread_mutex_unlock(&pool->lock);
+                        atomic_store(&pool->stop, true);
+                        break;
+                }
+        }
+        return NULL;
+}
+
+int vstore_hash_files(const char *const *paths, size_t count, uint8_t (*hashes)[32],
+                      size_t *ret_failed)
+{
+        hash_pool_t pool = {.paths = paths, .hashes = hashes, .count = count, .failed = count};
+        pthread_t threads[MAX_THREADS];
+        size_t n = thread_count(count), started = 0;
+
+        if (count == 0)
+                return 0;
+        pthread_mutex_init(&pool.lock, NULL);
+        /* the calling thread is one of the workers */
+        for (; started + 1 < n; started++)
+                if (pthread_create(&threads[started], NULL, hash_worker, &pool) != 0)
+                        break;
+        hash_worker(&pool);
+        for (size_t i = 0; i < started; i++)
+                pthread_join(threads[i], NULL);
+        pthread_mutex_destroy(&pool.lock);
+        if (pool.failed < count) {
+                if (ret_failed)
+                        *ret_failed = pool.failed;
+                return pool.error;
+        }
+        return 0;
+}

@@ -148,6 +148,13 @@ int vstore_gc(vstore_t *s, uint64_t *ret_bytes_freed);
  * tree whose meta cannot be read is left out (its next vstore_prepare() builds it anew). */
 int vstore_list(vstore_t *s, vstore_tree_info_t **ret, size_t *ret_count);
 
+/* Hashes the files at paths (absolute; symlinks followed; regular files only) on all online
+ * cores, without copying them: for `lamina sign`, which records hashes and builds no tree.
+ * Fills hashes[i] for paths[i]. Errors: the errno of the file that failed first (lowest
+ * index), whose index is then in *ret_failed; -EINVAL for what is not a regular file. */
+int vstore_hash_files(const char *const *paths, size_t count, uint8_t (*hashes)[32],
+                      size_t *ret_failed);
+
 /* SHA-256 of size bytes, for callers that hash in memory (the measurement). */
 void vstore_sha256(const void *data, size_t size, uint8_t out[VSTORE_SHA256_SIZE]);
 
