@@ -37,6 +37,13 @@ static inline void fclosep(FILE **f)
                 fclose(*f);
 }
 
+/* Defines NAME(TYPE **p), which hands *p to FUNC: for _cleanup_(NAME) with a library's free. */
+#define DEFINE_CLEANUP_FUNC(name, type, func)                                                      \
+        static inline void name(type **p)                                                          \
+        {                                                                                          \
+                func(*p);                                                                          \
+        }
+
 #define _cleanup_(f)     __attribute__((cleanup(f)))
 #define _cleanup_free_   _cleanup_(freep)
 #define _cleanup_close_  _cleanup_(closep)
