@@ -3,6 +3,8 @@
  * untouched. Keep `lamina --help` (main.c) in step with this enum. */
 #pragma once
 
+#include <sys/types.h>
+
 #include "manifest/manifest.h"
 
 typedef enum lamina_exit {
@@ -21,6 +23,14 @@ int cmd_check(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_store(int argc, char **argv);
+int cmd_gen_key(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_sigview(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
+
+/* Writes size bytes to path through a temporary file in its directory, renamed over it: the
+ * file is the old one or the whole new one, never half of it. Returns 0 or -errno. */
+int write_file_atomically(const char *path, const char *text, size_t size, mode_t mode);
 
 /* The store directory: option (--store), or the default for this user. */
 int store_dir(const char *option, char **ret);

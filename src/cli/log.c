@@ -12,7 +12,7 @@ void log_at(log_level_t level, const char *file, int line, const char *func, con
         int saved = errno; /* so that %m in fmt names the caller's error */
         va_list ap;
 
-        if ((level == LOG_NOTICE ? LOG_ERROR : level) > g_log_level)
+        if ((level < LOG_NONE ? LOG_ERROR : level) > g_log_level)
                 return;
         fputs("lamina: ", stderr);
         if (level >= LOG_DEBUG)

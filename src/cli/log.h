@@ -10,7 +10,8 @@
 
 typedef enum log_level {
         LOG_NONE,
-        LOG_NOTICE = -1, /* a level for messages, not a setting: shown from LOG_ERROR up */
+        LOG_STATUS = -2, /* levels for messages, not settings: shown from LOG_ERROR up, */
+        LOG_NOTICE = -1, /* the notice as a warning, the status as it is */
         LOG_ERROR = 1,
         LOG_WARNING,
         LOG_INFO,
@@ -26,7 +27,9 @@ void log_at(log_level_t level, const char *file, int line, const char *func, con
 #define log_error(...) log_at(LOG_ERROR, __FILE__, __LINE__, __func__, __VA_ARGS__)
 /* A warning that matters as much as an error (an insecure manifest, files trusted on first
  * use): shown unless the log level is none, with "warning:". */
-#define log_notice(...)  log_at(LOG_NOTICE, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_notice(...) log_at(LOG_NOTICE, __FILE__, __LINE__, __func__, __VA_ARGS__)
+/* What lamina is doing that a user must know (SGX mode): shown unless the level is none. */
+#define log_status(...)  log_at(LOG_STATUS, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define log_warning(...) log_at(LOG_WARNING, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define log_info(...)    log_at(LOG_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
 #define log_debug(...)   log_at(LOG_DEBUG, __FILE__, __LINE__, __func__, __VA_ARGS__)

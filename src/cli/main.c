@@ -11,27 +11,55 @@
 static void help(FILE *f)
 {
         fputs("Usage: lamina [--help] [--version] COMMAND [ARGS...]\n"
+              "       pal_loader MANIFEST [ARGS...]   (lamina run under Graphene's name)\n"
               "\n"
               "Runs Linux programs under a Gramine/Graphene manifest.\n"
               "\n"
               "Commands:\n"
+              "  run [--sgx] [--store DIR] [--log-level LEVEL] [--format toml|legacy] MANIFEST\n"
+              "      [ARGS...]\n"
+              "        Run the manifest's program in a sandbox whose root is the manifest's\n"
+              "        verified tree. MANIFEST may also be a program whose MANIFEST.manifest\n"
+              "        exists; its signed form MANIFEST.sgx is used when there is one. ARGS\n"
+              "        reach the program only when the manifest sets\n"
+              "        loader.insecure__use_cmdline_argv. The store defaults to\n"
+              "        $XDG_CACHE_HOME/lamina (~/.cache/lamina), /var/cache/lamina for root.\n"
+              "        With --sgx, or SGX=1 in the environment: SGX mode, which runs only a\n"
+              "        signed manifest whose signature, measurement and hashes check out.\n"
               "  check [--format toml|legacy] [--json|--quiet] MANIFEST\n"
               "        Read and validate MANIFEST and print the resolved model: every key with\n"
               "        its effective value, file: URIs made absolute (as a TOML manifest, or\n"
               "        as JSON; nothing with --quiet). The language is detected from the\n"
               "        content unless --format.\n"
               "  manifest [-D NAME=VALUE]... TEMPLATE [OUTPUT]\n"
-              "        Render a manifest template: {{ NAME }} and $(NAME) from -D, \n"
+              "        Render a manifest template: {{ NAME }} and $(NAME) from -D,\n"
               "        {{ env.NAME }}, python.exe, python.stdlib, python.platstdlib,\n"
               "        python.purelib, python.distlib (from -D python=PATH, default\n"
               "        /usr/bin/python3) and arch_libdir. Writes OUTPUT, or stdout.\n"
+              "  gen-key [PATH]\n"
+              "        Make an RSA-3072 signing key (e = 3), mode 0600; default\n"
+              "        $XDG_CONFIG_HOME/lamina/enclave-key.pem. Never overwrites.\n"
+              "  sign --key KEY --manifest X.manifest --output X.manifest.sgx [--sig X.sig]\n"
+              "       [--date YYYY-MM-DD]\n"
+              "        Write the signed manifest (every trusted file with its sha256, every\n"
+              "        trusted child with its measurement, every trusted signer as its\n"
+              "        identity) and its signature (default X.sig).\n"
+              "  sigview [--json] X.sig     Print every field of a signature.\n"
+              "  measure X.manifest.sgx     Print a signed manifest's measurement.\n"
+              "  store ls [--store DIR]     List the verified trees.\n"
+              "  store gc [--store DIR]     Remove the objects no tree uses.\n"
               "\n"
               "Exit codes:\n"
               "  0  success\n"
-              "  1  the input (manifest, template) has an error; nothing was done\n"
+              "  1  the input (manifest, template, key, signature) has an error; nothing done\n"
               "  2  wrong command line\n"
               "  3  lamina failed (I/O error, out of memory, ...)\n"
               "  run: the program's exit code, or 128+N when signal N ended it; else\n"
+              "  120  SGX mode: no signed manifest, or no .sig for it\n"
+              "  121  SGX mode: a .sig that is malformed or whose signature does not verify\n"
+              "  122  SGX mode: the manifest is not the one its .sig signed\n"
+              "  123  SGX mode: a trusted file without a sha256\n"
+              "  124  a child manifest beside it that does not load or, in SGX mode, verify\n"
               "  125  the manifest, the verified tree or the sandbox could not be made\n"
               "  126  not permitted: a hash mismatch, refused arguments, a program that\n"
               "       cannot be executed\n"
@@ -106,6 +134,14 @@ int main(int argc, char **argv)
                 return cmd_run(argc, argv);
         if (strcmp(argv[0], "store") == 0)
                 return cmd_store(argc, argv);
+        if (strcmp(argv[0], "gen-key") == 0)
+                return cmd_gen_key(argc, argv);
+        if (strcmp(argv[0], "sign") == 0)
+                return cmd_sign(argc, argv);
+        if (strcmp(argv[0], "sigview") == 0)
+                return cmd_sigview(argc, argv);
+        if (strcmp(argv[0], "measure") == 0)
+                return cmd_measure(argc, argv);
         if (strcmp(argv[0], "help") == 0) {
                 help(stdout);
                 return LAMINA_EXIT_OK;

@@ -122,37 +122,6 @@ static int read_all(const char *path, char **ret, size_t *ret_size)
         return 0;
 }
 
-/* Writes text to path through a temporary file in the same directory, so that OUTPUT is
- * either the old file or the whole new one, never half of it. */
-static int write_atomically(const char *path, const char *text, size_t size)
-{
-        _cleanup_free_ char *tmp = NULL, *dir_copy = strdup(path);
-        int fd, r = 0;
-
-        if (!dir_copy || asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dir_copy),
-                                  strrchr(path, '/') ? strrchr(path, '/') + 1 : path) < 0)
-                return -ENOMEM;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        for (size_t done = 0; done < size && r == 0;) {
-                ssize_t n = write(fd, text + done, size - done);
-                if (n < 0 && errno != EINTR)
-                        r = -errno;
-                else if (n > 0)
-                        done += (size_t)n;
-        }
-        if (r == 0 && fchmod(fd, 0644) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0)
-                unlink(tmp);
-        return r;
-}
-
 int cmd_manifest(int argc, char **argv)
 {
         _cleanup_free_ char *text = NULL, *out = NULL;
@@ -221,7 +190,7 @@ int cmd_manifest(int argc, char **argv)
                 }
                 return LAMINA_EXIT_OK;
         }
-        r = write_atomically(output, out, out_size);
+        r = write_file_atomically(output, out, out_size, 0644);
         if (r < 0) {
                 errno = -r;
                 log_error("cannot write '%s': %m", output);

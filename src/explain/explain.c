@@ -118,8 +118,9 @@ static void ctxp(scmp_filter_ctx *ctx)
                 seccomp_release(*ctx);
 }
 
-int explain_filter_load(bool deny_subprocesses, int *ret_fd)
+int explain_filter_load(const explain_filter_options_t *opts, int *ret_fd)
 {
+        bool deny_subprocesses = opts->deny_subprocesses;
         _cleanup_(ctxp) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         int r, fd;
 
@@ -141,6 +142,8 @@ int explain_filter_load(bool deny_subprocesses, int *ret_fd)
 
                 if (nr == __NR_SCMP_ERROR)
                         continue; /* not on this architecture: nothing to watch */
+                if (!opts->files && !(opts->execs && s->verb == VERB_EXEC))
+                        continue;
                 if (s->flags_kind == FLAGS_AT && s->verb != VERB_EXEC) {
                         /* fstat() is newfstatat(fd, "", AT_EMPTY_PATH): no path, no cost */
                         struct scmp_arg_cmp arg = {(unsigned)s->flags_arg, SCMP_CMP_MASKED_EQ,
@@ -542,9 +545,9 @@ static void write_line(int fd, const char *s, size_t size)
         }
 }
 
-/* Whether the notification is a new process the manifest forbids; if so, its line (once per
- * process) goes to e->line. */
-static bool refuse_process(explain_t *e, const struct seccomp_notif *req)
+/* EPERM when the notification is a new process the manifest forbids, with its line (once per
+ * process) in e->line; 0 otherwise. */
+static int refuse_process(explain_t *e, const struct seccomp_notif *req)
 {
         const char *call = NULL;
         _cleanup_free_ char *key = NULL;
@@ -555,24 +558,56 @@ static bool refuse_process(explain_t *e, const struct seccomp_notif *req)
                 if (e->process_nrs[i] == req->data.nr)
                         call = process_calls[i];
         if (!call || req->data.arch != e->arch)
-                return false;
+                return 0;
         /* once per process: a program that retries says nothing new */
         if (asprintf(&key, "process %u", req->pid) < 0 || seen_add(&e->seen, key) <= 0)
-                return true;
+                return EPERM;
         snprintf(name, sizeof(name), "%d", (int)req->pid);
         procfd = openat(e->proc_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (procfd < 0)
-                return true;
+                return EPERM;
         strbuf_addf(&e->line, "lamina: denied: pid ");
         process_describe(e->proc_fd, procfd, e->opts.init_pid, &e->line);
         strbuf_addf(&e->line, " %s: the manifest sets sys.disallow_subprocesses = true\n", call);
         close(procfd);
-        return true;
+        return EPERM;
+}
+
+/* EACCES when the notification is an exec that exec_check refuses, with its line in e->line;
+ * 0 otherwise. */
+static int refuse_exec(explain_t *e, const struct seccomp_notif *req)
+{
+        const syscall_spec_t *s = spec_of(e, req->data.nr);
+        target_t t = {.pid = (pid_t)req->pid, .procfd = -1, .memfd = -1};
+        char name[32], message[1024] = "";
+        int r = 0;
+
+        if (!e->opts.exec_check || !s || s->verb != VERB_EXEC || req->data.arch != e->arch)
+                return 0;
+        snprintf(name, sizeof(name), "%d", (int)t.pid);
+        t.procfd = openat(e->proc_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (t.procfd < 0)
+                return 0;
+        if (read_string(e, &t, req->data.args[s->path_arg], e->path, sizeof(e->path)) > 0 &&
+            seccomp_notify_id_valid(e->notify_fd, req->id) == 0 &&
+            e->opts.exec_check(t.pid, e->path, message, sizeof(message), e->opts.exec_userdata) ==
+                    -EACCES) {
+                strbuf_addf(&e->line, "lamina: denied: pid ");
+                process_describe(e->proc_fd, t.procfd, e->opts.init_pid, &e->line);
+                strbuf_addf(&e->line, " exec \"");
+                strbuf_add_quoted(&e->line, e->path);
+                strbuf_addf(&e->line, "\": %s\n", message);
+                r = EACCES;
+        }
+        if (t.memfd >= 0)
+                close(t.memfd);
+        close(t.procfd);
+        return r;
 }
 
 static void serve_one(explain_t *e)
 {
-        bool refused;
+        int refused;
 
         memset(e->req, 0, e->req_size);
         /* fails when the target died since poll() (ENOENT): nothing to answer */
@@ -581,12 +616,14 @@ static void serve_one(explain_t *e)
         strbuf_reset(&e->line);
         refused = refuse_process(e, e->req);
         if (!refused)
+                refused = refuse_exec(e, e->req);
+        if (!refused && (e->opts.report || e->opts.trace))
                 inspect(e, e->req);
 
         memset(e->resp, 0, e->resp_size);
         e->resp->id = e->req->id;
         e->resp->flags = refused ? 0 : SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-        e->resp->error = refused ? -EPERM : 0;
+        e->resp->error = -refused;
         /* fails when the target died meanwhile: nothing to do about it */
         (void)seccomp_notify_respond(e->notify_fd, e->resp);
 

@@ -35,20 +35,35 @@
 
 typedef struct explain explain_t;
 
+/* Decides an exec: 0 lets it run; -EACCES refuses it, with why in message (one line, without
+ * the "lamina: denied: pid ... exec PATH: " that the listener puts before it). pid is the
+ * caller as lamina sees it; path is as the caller wrote it. */
+typedef int (*explain_exec_fn)(pid_t pid, const char *path, char *message, size_t size,
+                               void *userdata);
+
 typedef struct explain_options {
-        int log_fd;     /* where lines go: stderr, or loader.log_file; not owned */
+        int log_fd;     /* where lines go: stderr, or loader.log_file */
+        bool report;    /* explain denials of file syscalls (log level warning) */
         bool trace;     /* log level trace/all: every intercepted call, with what the
                            view has there */
-        pid_t init_pid; /* the sandbox's init, as lamina sees it: argv chains stop there
-                           (0: they stop at lamina itself or after 8 processes) */
+        pid_t init_pid; /* the sandbox's init, as lamina sees it: argv chains stop there */
+        explain_exec_fn exec_check; /* may be NULL */
+        void *exec_userdata;
 } explain_options_t;
+
+typedef struct explain_filter_options {
+        bool files;             /* notify every file syscall (for report and trace) */
+        bool execs;             /* notify execve and execveat (for exec_check) */
+        bool deny_subprocesses; /* notify fork, vfork and clone of a process (refused) */
+} explain_filter_options_t;
 
 /* Loads the notifying filter into the calling process (no_new_privs must be set already; the
  * sandbox's own filter sets it). With deny_subprocesses (sys.disallow_subprocesses), fork,
  * vfork and clone without CLONE_THREAD are notified too, and the listener refuses them with
- * EPERM and a line saying why: the one answer that is not CONTINUE, and it refuses what the
- * manifest refuses, never grants. On success *ret_fd is the listener. Returns 0 or -errno. */
-int explain_filter_load(bool deny_subprocesses, int *ret_fd);
+ * EPERM and a line saying why; an exec that exec_check refuses gets EACCES the same way.
+ * These are the only answers that are not CONTINUE, and they refuse what the manifests
+ * refuse, never grant. On success *ret_fd is the listener. Returns 0 or -errno. */
+int explain_filter_load(const explain_filter_options_t *opts, int *ret_fd);
 
 /* Starts serving notify_fd on a thread (with every signal blocked), copying *opts. On success
  * the listener belongs to the returned explain_t; on failure it stays the caller's. Returns 0,

@@ -15,6 +15,7 @@
 typedef struct out {
         tree_value_t *root;
         bool failed;
+        bool as_written; /* file: URIs as the manifest wrote them, not resolved */
 } out_t;
 
 /* The table that holds the last part of a dotted path, made on the way. */
@@ -114,7 +115,11 @@ static tree_value_t *hex(const uint8_t bytes[MANIFEST_SHA256_SIZE])
         return str(buf);
 }
 
-/* "file:" and the resolved host path, with the trailing slash of a directory entry. */
+/* A file: URI: as written, or "file:" and the resolved host path with the trailing slash of a
+ * directory entry. */
+static tree_value_t *uri_of(const out_t *o, const char *written, const char *host_path,
+                            bool is_dir);
+
 static tree_value_t *uri(const char *host_path, bool is_dir)
 {
         _cleanup_free_ char *s = NULL;
@@ -123,6 +128,11 @@ static tree_value_t *uri(const char *host_path, bool is_dir)
         if (asprintf(&s, "file:%s%s", host_path, slash ? "/" : "") < 0)
                 return NULL;
         return str(s);
+}
+
+static tree_value_t *uri_of(const out_t *o, const char *written, const char *host_path, bool is_dir)
+{
+        return o->as_written && written ? str(written) : uri(host_path, is_dir);
 }
 
 static void push(out_t *o, tree_value_t *array, tree_value_t *v)
@@ -142,11 +152,11 @@ static void put_files(out_t *o, const char *path, const manifest_file_t *files, 
                 tree_value_t *item;
 
                 if (!f->has_sha256) {
-                        push(o, array, uri(f->host_path, f->is_dir));
+                        push(o, array, uri_of(o, f->uri, f->host_path, f->is_dir));
                         continue;
                 }
                 item = tree_new(TREE_TABLE, 0, 0);
-                put(o, item, "uri", uri(f->host_path, f->is_dir));
+                put(o, item, "uri", uri_of(o, f->uri, f->host_path, f->is_dir));
                 put(o, item, "sha256", hex(f->sha256));
                 push(o, array, item);
         }
@@ -154,7 +164,12 @@ static void put_files(out_t *o, const char *path, const manifest_file_t *files, 
 
 tree_value_t *manifest_to_tree(const manifest_t *m)
 {
-        out_t o = {.root = tree_new(TREE_TABLE, 0, 0)};
+        return manifest_to_tree_as(m, false);
+}
+
+tree_value_t *manifest_to_tree_as(const manifest_t *m, bool as_written)
+{
+        out_t o = {.root = tree_new(TREE_TABLE, 0, 0), .as_written = as_written};
         tree_value_t *array;
 
         if (!o.root)
@@ -196,7 +211,7 @@ tree_value_t *manifest_to_tree(const manifest_t *m)
         if (m->gid.set)
                 put(&o, NULL, "loader.gid", integer(m->gid.id));
 
-        put(&o, NULL, "fs.root.uri", uri(m->root_host_path, false));
+        put(&o, NULL, "fs.root.uri", uri_of(&o, m->root_uri, m->root_host_path, false));
         put(&o, NULL, "fs.start_dir", str(m->start_dir));
         array = put(&o, NULL, "fs.mounts", tree_new(TREE_ARRAY, 0, 0));
         for (size_t i = 0; i < m->mount_count; i++) {
@@ -206,7 +221,7 @@ tree_value_t *manifest_to_tree(const manifest_t *m)
                 put(&o, item, "type", str(manifest_mount_type_name(mt->type)));
                 put(&o, item, "path", str(mt->path));
                 if (mt->host_path)
-                        put(&o, item, "uri", uri(mt->host_path, false));
+                        put(&o, item, "uri", uri_of(&o, mt->uri, mt->host_path, false));
                 if (mt->key_name)
                         put(&o, item, "key_name", str(mt->key_name));
                 push(&o, array, item);
@@ -222,26 +237,27 @@ tree_value_t *manifest_to_tree(const manifest_t *m)
         put(&o, NULL, "sgx.isvsvn", integer(m->isvsvn));
         put(&o, NULL, "sgx.enclave_size", size(m->enclave_size));
         put(&o, NULL, "sgx.max_threads", integer(m->max_threads));
-        if (m->sigfile)
-                put(&o, NULL, "sgx.sigfile", str(m->sigfile));
+        if (m->sigfile_host)
+                put(&o, NULL, "sgx.sigfile", uri_of(&o, m->sigfile, m->sigfile_host, false));
         array = put(&o, NULL, "sgx.trusted_children", tree_new(TREE_ARRAY, 0, 0));
         for (size_t i = 0; i < m->trusted_child_count; i++) {
                 const manifest_child_t *c = &m->trusted_children[i];
                 tree_value_t *item;
 
                 if (!c->has_mrenclave) {
-                        push(&o, array, uri(c->host_path, false));
+                        push(&o, array, uri_of(&o, c->uri, c->host_path, false));
                         continue;
                 }
                 item = tree_new(TREE_TABLE, 0, 0);
-                put(&o, item, "uri", uri(c->host_path, false));
+                put(&o, item, "uri", uri_of(&o, c->uri, c->host_path, false));
                 put(&o, item, "mrenclave", hex(c->mrenclave));
                 push(&o, array, item);
         }
         array = put(&o, NULL, "sgx.trusted_signers", tree_new(TREE_ARRAY, 0, 0));
         for (size_t i = 0; i < m->trusted_signer_count; i++) {
                 const manifest_signer_t *s = &m->trusted_signers[i];
-                push(&o, array, s->host_path ? uri(s->host_path, false) : str(s->value));
+                push(&o, array,
+                     s->host_path ? uri_of(&o, s->value, s->host_path, false) : str(s->value));
         }
 
         put(&o, NULL, "sys.enable_sigterm_injection", boolean(m->enable_sigterm_injection));

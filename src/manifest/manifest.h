@@ -143,7 +143,8 @@ typedef struct manifest {
         uint16_t isvprodid, isvsvn;
         uint64_t enclave_size; /* bytes */
         uint32_t max_threads;
-        char *sigfile;
+        char *sigfile;      /* as written */
+        char *sigfile_host; /* resolved */
         manifest_child_t *trusted_children;
         size_t trusted_child_count;
         manifest_signer_t *trusted_signers;
@@ -212,3 +213,7 @@ int manifest_view_path(const manifest_t *m, const char *host_path, char *buf, si
  * with its effective value (defaults included), every file: URI resolved to an absolute one.
  * Reading it back gives the same model. Returns NULL when out of memory. */
 struct tree_value *manifest_to_tree(const manifest_t *m);
+
+/* The same, with file: URIs as the manifest wrote them (relative ones stay relative): what a
+ * signed manifest holds, so that it can be moved with the files it names. */
+struct tree_value *manifest_to_tree_as(const manifest_t *m, bool as_written);

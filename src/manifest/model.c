@@ -879,9 +879,7 @@ static int on_enclave_size(builder_t *b, const keyref_t *k, _unused_ void *field
 
 static int on_sigfile(builder_t *b, const keyref_t *k, _unused_ void *field)
 {
-        _cleanup_free_ char *host = NULL;
-
-        return want_file_uri(b, k, &b->m->sigfile, &host, NULL);
+        return want_file_uri(b, k, &b->m->sigfile, &b->m->sigfile_host, NULL);
 }
 
 static int child_field(builder_t *b, const keyref_t *fk, const char *field, void *userdata)
@@ -1438,6 +1436,7 @@ manifest_t *manifest_free(manifest_t *m)
         }
         free(m->allowed_files);
         free(m->sigfile);
+        free(m->sigfile_host);
         for (size_t i = 0; i < m->trusted_child_count; i++) {
                 free(m->trusted_children[i].name);
                 free(m->trusted_children[i].uri);

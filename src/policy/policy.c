@@ -51,12 +51,15 @@ static void strv_done(strv_t *v)
 }
 
 struct policy {
-        const manifest_t *m;
+        const manifest_t *m;                /* the main manifest */
+        const manifest_t *const *manifests; /* it, then the child manifests it may start */
+        size_t manifest_count;
         char measurement[2 * VSTORE_SHA256_SIZE + 1];
         bool insecure;
         bool creation_must_be_limited;
 
         vstore_file_t *files;
+        size_t file_count;
         strv_t entries; /* the files' entry texts */
         strv_t mount_dirs, mount_files;
         vstore_spec_t spec;
@@ -94,23 +97,22 @@ static int view_of(const char *host_path, char *buf, size_t size, void *userdata
 static int measure(policy_t *p)
 {
         static const char tag[] = "lamina-tree-v1\n";
-        tree_value_t *t = manifest_to_tree(p->m);
         char *text = NULL;
         size_t size = 0;
         uint8_t hash[VSTORE_SHA256_SIZE];
         FILE *f;
-        int r;
+        int r = 0;
 
-        if (!t)
-                return -ENOMEM;
         f = open_memstream(&text, &size);
-        if (!f) {
-                tree_free(t);
+        if (!f)
                 return -ENOMEM;
-        }
         fputs(tag, f);
-        r = tree_write_toml(t, f);
-        tree_free(t);
+        /* the child manifests' files are in the same tree: they are part of what it is */
+        for (size_t i = 0; i < p->manifest_count && r >= 0; i++) {
+                tree_value_t *t = manifest_to_tree(p->manifests[i]);
+                r = t ? tree_write_toml(t, f) : -ENOMEM;
+                tree_free(t);
+        }
         if (fclose(f) != 0 || r < 0) {
                 free(text);
                 return -ENOMEM;
@@ -155,27 +157,33 @@ static bool manifest_mounts(const manifest_t *m, const char *path)
 
 static int compile_files(policy_t *p)
 {
-        const manifest_t *m = p->m;
+        size_t total = 0;
 
-        p->files = calloc(m->trusted_file_count ? m->trusted_file_count : 1, sizeof(*p->files));
+        for (size_t k = 0; k < p->manifest_count; k++)
+                total += p->manifests[k]->trusted_file_count;
+        p->files = calloc(total + 1, sizeof(*p->files));
         if (!p->files)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->trusted_file_count; i++) {
-                const manifest_file_t *f = &m->trusted_files[i];
-                char *entry = NULL;
-                int r;
+        for (size_t k = 0; k < p->manifest_count; k++) {
+                const manifest_t *m = p->manifests[k];
 
-                if (asprintf(&entry, "%s:%u: %s", m->path, f->line, f->uri) < 0)
-                        return -ENOMEM;
-                r = strv_push(&p->entries, entry);
-                if (r < 0)
-                        return r;
-                p->files[i] = (vstore_file_t){
-                        .host_path = f->host_path,
-                        .is_dir = f->is_dir,
-                        .sha256 = f->has_sha256 ? f->sha256 : NULL,
-                        .entry = entry,
-                };
+                for (size_t i = 0; i < m->trusted_file_count; i++) {
+                        const manifest_file_t *f = &m->trusted_files[i];
+                        char *entry = NULL;
+                        int r;
+
+                        if (asprintf(&entry, "%s:%u: %s", m->path, f->line, f->uri) < 0)
+                                return -ENOMEM;
+                        r = strv_push(&p->entries, entry);
+                        if (r < 0)
+                                return r;
+                        p->files[p->file_count++] = (vstore_file_t){
+                                .host_path = f->host_path,
+                                .is_dir = f->is_dir,
+                                .sha256 = f->has_sha256 ? f->sha256 : NULL,
+                                .entry = entry,
+                        };
+                }
         }
         return 0;
 }
@@ -187,6 +195,8 @@ static int shorter_target_first(const void *a, const void *b)
 
         return la < lb ? -1 : la > lb;
 }
+
+static int compile_allowed(policy_t *p, const manifest_t *m, manifest_error_t *e);
 
 /* The view's mount points (made in the tree) and the setup list, in the order init runs it:
  * file systems first, then the allowed host paths, shortest view path first so that a bind
@@ -236,6 +246,32 @@ static int compile_view(policy_t *p, manifest_error_t *e)
         }
 
         first_bind = p->op_count;
+        for (size_t k = 0; k < p->manifest_count && r >= 0; k++)
+                r = compile_allowed(p, p->manifests[k], e);
+        /* a bind inside another must come after it, to land on top of it */
+        if (r >= 0)
+                qsort(p->ops + first_bind, p->op_count - first_bind, sizeof(*p->ops),
+                      shorter_target_first);
+        return r;
+}
+
+/* A host path bound twice at one place (two manifests allow it) is bound once. */
+static bool bound_already(const policy_t *p, const char *view)
+{
+        for (size_t i = 0; i < p->op_count; i++)
+                if (p->ops[i].type == SANDBOX_OP_BIND && STREQ(p->ops[i].target, view))
+                        return true;
+        return false;
+}
+
+/* m's allowed host paths, bound read-write where the view shows them. */
+static int compile_allowed(policy_t *p, const manifest_t *m, manifest_error_t *e)
+{
+        int r = 0;
+
+        if (e)
+                e->file = m->path; /* a child manifest's entry is that manifest's */
+
         for (size_t i = 0; i < m->allowed_file_count && r >= 0; i++) {
                 const manifest_file_t *f = &m->allowed_files[i];
                 char view[4096];
@@ -250,6 +286,8 @@ static int compile_view(policy_t *p, manifest_error_t *e)
                 r = manifest_view_path(m, f->host_path, view, sizeof(view));
                 if (r < 0)
                         break;
+                if (bound_already(p, view))
+                        continue;
                 r = strv_push(S_ISDIR(st.st_mode) ? &p->mount_dirs : &p->mount_files, strdup(view));
                 /* as in Graphene: new files in an allowed directory only when allowed */
                 if (S_ISDIR(st.st_mode) && !m->allow_file_creation)
@@ -258,10 +296,6 @@ static int compile_view(policy_t *p, manifest_error_t *e)
                         r = add_op(p, SANDBOX_OP_BIND, f->host_path, view,
                                    m->allow_file_creation ? SANDBOX_CREATE : 0);
         }
-        /* a bind inside another must come after it, to land on top of it */
-        if (r >= 0)
-                qsort(p->ops + first_bind, p->op_count - first_bind, sizeof(*p->ops),
-                      shorter_target_first);
         return r;
 }
 
@@ -325,9 +359,10 @@ static int compile_process(policy_t *p, char *const *args, size_t count, char *c
         return r;
 }
 
-int policy_compile(const manifest_t *m, char *const *args, size_t count, char *const *environ,
-                   manifest_error_t *e, policy_t **ret)
+int policy_compile(const manifest_t *const *manifests, size_t manifest_count, char *const *args,
+                   size_t count, char *const *environ, manifest_error_t *e, policy_t **ret)
 {
+        const manifest_t *m = manifests[0];
         _cleanup_(policy_freep) policy_t *p = calloc(1, sizeof(*p));
         int r;
 
@@ -336,7 +371,10 @@ int policy_compile(const manifest_t *m, char *const *args, size_t count, char *c
         if (e)
                 e->file = m->path;
         p->m = m;
-        p->insecure = m->allowed_file_count > 0;
+        p->manifests = manifests;
+        p->manifest_count = manifest_count;
+        for (size_t k = 0; k < manifest_count; k++)
+                p->insecure = p->insecure || manifests[k]->allowed_file_count > 0;
         r = measure(p);
         if (r >= 0)
                 r = compile_files(p);
@@ -350,7 +388,7 @@ int policy_compile(const manifest_t *m, char *const *args, size_t count, char *c
                 .key = p->measurement,
                 .label = m->path,
                 .files = p->files,
-                .file_count = m->trusted_file_count,
+                .file_count = p->file_count,
                 .mount_dirs = (const char *const *)p->mount_dirs.items,
                 .mount_dir_count = p->mount_dirs.count,
                 .mount_files = (const char *const *)p->mount_files.items,

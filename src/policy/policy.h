@@ -23,13 +23,16 @@
 
 typedef struct policy policy_t;
 
-/* Compiles m. args (count elements) are the program's arguments from lamina's command line;
- * environ is lamina's environment (for passthrough and insecure__use_host_env). Errors:
+/* Compiles manifests[0], the main manifest, with the child manifests it may start after it
+ * (their trusted and allowed files join the view; manifest_count is 1 without children; the
+ * array must outlive the policy). args (count elements) are the program's arguments from
+ * lamina's command line; environ is lamina's environment (for passthrough and
+ * insecure__use_host_env). Errors:
  * -EPERM when args are given and the manifest does not allow them, -ENOENT when an allowed
  * host path does not exist, -EOPNOTSUPP for encrypted mounts, -EINVAL for a view that cannot
  * be built (a file under a tmpfs mount), -ENOMEM. e names the entry. */
-int policy_compile(const manifest_t *m, char *const *args, size_t count, char *const *environ,
-                   manifest_error_t *e, policy_t **ret);
+int policy_compile(const manifest_t *const *manifests, size_t manifest_count, char *const *args,
+                   size_t count, char *const *environ, manifest_error_t *e, policy_t **ret);
 
 policy_t *policy_free(policy_t *p);
 

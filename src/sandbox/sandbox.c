@@ -308,6 +308,12 @@ static const char *op_name(sandbox_op_type_t type)
                                           : "dev";
 }
 
+/* Whether lamina serves a listener for this sandbox: to explain, or to decide execs. */
+static bool listening(const sandbox_config_t *c)
+{
+        return c->explain || c->exec_check;
+}
+
 /* Builds the view from c and enters it; on failure reports and ends init. */
 static void enter_view(const sandbox_config_t *c, int report_fd)
 {
@@ -432,7 +438,7 @@ _noreturn_ static void run_program(const sandbox_config_t *c, int report_fd, int
 
         /* with the listener, it refuses new processes itself, and says so: a refusal in this
          * filter would come first and leave it nothing to see */
-        if (c->explain)
+        if (listening(c))
                 filter.disallow_subprocesses = false;
         r = sandbox_filter_load(&filter);
         if (r < 0)
@@ -446,11 +452,16 @@ _noreturn_ static void run_program(const sandbox_config_t *c, int report_fd, int
                              "this kernel has no Landlock, so lamina cannot keep the program from "
                              "creating files in its allowed directories; set "
                              "sgx.allow_file_creation = true, or enable Landlock (lsm=landlock)");
-        if (c->explain) {
+        if (listening(c)) {
+                explain_filter_options_t watch = {
+                        .files = c->explain,
+                        .execs = c->exec_check != NULL,
+                        .deny_subprocesses = c->filter.disallow_subprocesses,
+                };
                 _cleanup_close_ int notify_fd = -1;
                 char ack;
 
-                r = explain_filter_load(c->filter.disallow_subprocesses, &notify_fd);
+                r = explain_filter_load(&watch, &notify_fd);
                 if (r < 0)
                         setup_failed(report_fd, -r, "cannot load the explaining filter: %m");
                 r = send_fd(report_fd, notify_fd);
@@ -633,13 +644,19 @@ int sandbox_run(const sandbox_config_t *c, sandbox_result_t *ret)
         close(sv[1]);
         sock = sv[0];
 
-        if (c->explain) {
+        if (listening(c)) {
                 int notify_fd = -1;
 
                 got = receive(sock, &report, &notify_fd);
                 if (got == 2) {
                         explain_options_t opts = {
-                                .log_fd = c->log_fd, .trace = c->trace, .init_pid = init_pid};
+                                .log_fd = c->log_fd,
+                                .report = c->explain,
+                                .trace = c->trace,
+                                .init_pid = init_pid,
+                                .exec_check = c->exec_check,
+                                .exec_userdata = c->exec_userdata,
+                        };
                         r = explain_start(notify_fd, &opts, &explain);
                         if (r < 0) {
                                 /* its programs would wait for an answer forever: end it */

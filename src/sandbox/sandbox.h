@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "explain/explain.h"
 #include "sandbox/filter.h"
 
 typedef enum sandbox_op_type {
@@ -57,6 +58,10 @@ typedef struct sandbox_config {
         bool explain; /* report denials while the program runs (explain.h) */
         bool trace;   /* and every file syscall */
         int log_fd;   /* where those reports go */
+        /* decides every exec (child manifests) through a listener that sees only execs; may be
+         * NULL */
+        explain_exec_fn exec_check;
+        void *exec_userdata;
 } sandbox_config_t;
 
 typedef enum sandbox_outcome {

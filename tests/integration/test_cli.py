@@ -21,9 +21,17 @@ def test_help_lists_commands_and_exit_codes(lamina):
     for line in ("  check [--format toml|legacy] [--json|--quiet] MANIFEST",
                  "  manifest [-D NAME=VALUE]... TEMPLATE [OUTPUT]",
                  "  0  success",
-                 "  1  the input (manifest, template) has an error; nothing was done",
+                 "  1  the input (manifest, template, key, signature) has an error; nothing done",
                  "  2  wrong command line",
-                 "  3  lamina failed (I/O error, out of memory, ...)"):
+                 "  3  lamina failed (I/O error, out of memory, ...)",
+                 "  gen-key [PATH]",
+                 "  sigview [--json] X.sig     Print every field of a signature.",
+                 "  measure X.manifest.sgx     Print a signed manifest's measurement.",
+                 "  120  SGX mode: no signed manifest, or no .sig for it",
+                 "  121  SGX mode: a .sig that is malformed or whose signature does not verify",
+                 "  122  SGX mode: the manifest is not the one its .sig signed",
+                 "  123  SGX mode: a trusted file without a sha256",
+                 "  124  a child manifest beside it that does not load or, in SGX mode, verify"):
         assert line in r.stdout.splitlines()
 
 
@@ -157,7 +165,8 @@ def test_check_quiet(lamina, tmp_path):
 def test_run_usage_errors(lamina, tmp_path):
     r = lamina("run")
     assert (r.returncode, r.stderr) == (
-        2, "lamina: usage: lamina run [--store DIR] [--log-level LEVEL] MANIFEST [ARGS...]\n")
+        2, "lamina: usage: lamina run [--sgx] [--store DIR] [--log-level LEVEL] "
+        "[--format toml|legacy] MANIFEST [ARGS...]\n")
     r = lamina("run", "--log-level", "loud", "x.manifest")
     assert (r.returncode, r.stderr) == (
         2, "lamina: --log-level must be one of none, error, warning, debug, trace, all; "

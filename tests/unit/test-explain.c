@@ -40,6 +40,8 @@
 #include <cmocka.h>
 
 #include "explain/explain.h"
+
+static const explain_filter_options_t all_files = {.files = true};
 #include "shared/macro.h"
 
 #define TIMEOUT_MS 20000
@@ -312,7 +314,7 @@ static int child_main(const fixture_t *f, int sock, scenario_fn scenario)
                 return r;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return 120;
-        r = explain_filter_load(false, &fd);
+        r = explain_filter_load(&all_files, &fd);
         if (r < 0)
                 return 121;
         /* nothing that opens, stats or execs until the test serves the listener */
@@ -520,7 +522,8 @@ static void run_scenario(const fixture_t *f, scenario_fn scenario, bool trace, r
                 int status = wait_child(pid);
                 fail_msg("no listener from the child: exit %d", WEXITSTATUS(status));
         }
-        explain_options_t o = {.log_fd = log[1], .trace = trace, .init_pid = getpid()};
+        explain_options_t o = {
+                .report = true, .log_fd = log[1], .trace = trace, .init_pid = getpid()};
         assert_int_equal(explain_start(fd, &o, &e), 0);
         assert_int_equal(write(sv[0], "g", 1), 1);
         *ret = (run_t){.pid = pid};
@@ -851,7 +854,7 @@ static void test_stop_idle(void **state)
                 _exit(child_main(f, sv[1], scenario_after_stop));
         close(sv[1]);
         assert_int_equal(recv_fds(sv[0], &fd, 1), 0);
-        explain_options_t o = {.log_fd = log[1], .init_pid = getpid()};
+        explain_options_t o = {.report = true, .log_fd = log[1], .init_pid = getpid()};
         assert_int_equal(explain_start(fd, &o, &e), 0);
         assert_int_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
         assert_null(explain_stop(e));
@@ -929,7 +932,7 @@ static void test_target_dies_pending(void **state)
                 char go;
                 int r = enter_view(f), nfd;
                 if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-                    explain_filter_load(false, &nfd) == 0 && send_fds(sv[1], &nfd, 1) == 0) {
+                    explain_filter_load(&all_files, &nfd) == 0 && send_fds(sv[1], &nfd, 1) == 0) {
                         close(nfd);
                         if (read(sv[1], &go, 1) == 1)
                                 _exit(scenario_blocked(f, sv[1]));
@@ -945,7 +948,7 @@ static void test_target_dies_pending(void **state)
         status = wait_child(a);
         assert_true(WIFSIGNALED(status));
 
-        explain_options_t o = {.log_fd = log[1], .init_pid = getpid()};
+        explain_options_t o = {.report = true, .log_fd = log[1], .init_pid = getpid()};
         assert_int_equal(explain_start(fd, &o, &e), 0);
         assert_int_equal(write(sv[0], "g", 1), 1); /* B, now the test's child (subreaper) */
         run = (run_t){.pid = b, .status = wait_child(b)};
@@ -997,7 +1000,7 @@ static void test_target_dies_in_service(void **state)
                     ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
                         _exit(98);
                 if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-                    explain_filter_load(false, &nfd) < 0)
+                    explain_filter_load(&all_files, &nfd) < 0)
                         _exit(97);
                 /* the witness must not hold the userfaultfd (it would never be released) nor
                  * the listener (which would outlive the test's) */
@@ -1026,7 +1029,7 @@ static void test_target_dies_in_service(void **state)
         }
         assert_int_equal(read(sv[0], &b, sizeof(b)), sizeof(b));
 
-        explain_options_t o = {.log_fd = log[1], .init_pid = getpid()};
+        explain_options_t o = {.report = true, .log_fd = log[1], .init_pid = getpid()};
         assert_int_equal(explain_start(fds[0], &o, &e), 0);
         /* the listener's read of the path faults on the held page */
         wait_pending(fds[1]);
@@ -1051,7 +1054,7 @@ static void test_target_dies_in_service(void **state)
 
 static void test_start_errors(void **state)
 {
-        explain_options_t o = {.log_fd = STDERR_FILENO};
+        explain_options_t o = {.report = true, .log_fd = STDERR_FILENO};
         explain_t *e = (explain_t *)0x1;
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -1084,7 +1087,7 @@ static void test_filter_needs_no_new_privs(void **state)
                 /* no capabilities at all, whoever runs the tests */
                 if (syscall(SYS_capset, &h, d) < 0)
                         _exit(1);
-                r = explain_filter_load(false, &fd);
+                r = explain_filter_load(&all_files, &fd);
                 _exit(r == -EACCES && fd == -7 ? 0 : 2);
         }
         run_t run = {.pid = pid, .status = wait_child(pid)};
