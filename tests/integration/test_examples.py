@@ -13,8 +13,9 @@ def make(tmp_path, lamina_path, *args, example="python-multiprocess"):
     work = tmp_path / example
     if not work.exists():
         shutil.copytree(EXAMPLES / example, work,
-                        ignore=shutil.ignore_patterns("*.manifest", ".debug-*", ".log-*",
-                                                      "pal_loader", "OUTPUT"))
+                        ignore=shutil.ignore_patterns("*.manifest", "*.manifest.sgx", "*.sig",
+                                                      "*.token", "enclave-key.pem", ".debug-*",
+                                                      ".log-*", "pal_loader", "OUTPUT"))
     return subprocess.run(["make", "--no-print-directory", f"LAMINA={lamina_path}",
                            f"STORE={tmp_path / 'store'}", *args],
                           cwd=work, capture_output=True, text=True, timeout=300), work
@@ -81,3 +82,33 @@ def test_make_clean(tmp_path, lamina_path):
     assert r.returncode == 0, r.stderr
     assert not list(work.glob("*.manifest"))
     assert not list(work.glob(".debug-*"))
+
+
+def test_multiprocess_sgx(tmp_path, lamina_path):
+    r, work = make(tmp_path, lamina_path, "SGX=1", "check")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    for line in ("helloworld", "exit code of child process: 0", "[ Success ]"):
+        assert line in lines
+    assert r.stderr.splitlines()[0].startswith("lamina: SGX mode: signed manifest verified")
+    for name in ("python3.manifest.sgx", "sh.manifest.sgx", "python3.11.manifest.sgx",
+                 "python3.sig", "sh.sig", "python3.11.sig", "enclave-key.pem"):
+        assert (work / name).exists(), name
+    assert not list(work.glob("*.token"))
+    # DEBUG=1: signed again (the log level is in the manifests), and denials explained
+    r, work = make(tmp_path, lamina_path, "SGX=1", "DEBUG=1", "check")
+    assert r.returncode == 0, r.stderr
+    assert "exit code of child process: 0" in r.stdout.splitlines()
+    assert any(line.startswith("lamina: denied: ") for line in r.stderr.splitlines())
+
+
+def test_multiprocess_sgx_signers_chain(tmp_path, lamina_path):
+    for args in (("SGX=1", "SIGNERS=1", "check"), ("SGX=1", "SIGNERS=1", "DEBUG=1", "check")):
+        r, work = make(tmp_path, lamina_path, *args)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        for line in ("helloworld", "exit code of child process: 0", "level 0: helloworld",
+                     "level 1: exit code of child process: 0",
+                     "level 2: exit code of child process: 0", "[ Success ]"):
+            assert line in lines, (args, line)
+        assert "trusted_children" not in (work / "sh.manifest").read_text()
