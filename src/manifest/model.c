@@ -18,6 +18,7 @@
 #include "manifest/toml.h"
 #include "manifest/tree.h"
 #include "shared/io.h"
+#include "shared/path.h"
 #include "shared/macro.h"
 
 typedef struct builder {
@@ -271,42 +272,6 @@ static int want_sha256(builder_t *b, const keyref_t *k, uint8_t out[MANIFEST_SHA
 }
 
 /* --- paths and URIs --- */
-
-/* Normalises an absolute path lexically: no "//", ".", ".." or trailing slash (but "/"). */
-static char *path_normalize(const char *path)
-{
-        size_t len = strlen(path), n = 0;
-        char *out = malloc(len + 2);
-
-        if (!out)
-                return NULL;
-        for (const char *s = path; *s;) {
-                const char *end;
-                size_t part;
-
-                while (*s == '/')
-                        s++;
-                end = strchrnul(s, '/');
-                part = (size_t)(end - s);
-                if (part == 0 || (part == 1 && s[0] == '.')) {
-                        /* nothing */
-                } else if (part == 2 && s[0] == '.' && s[1] == '.') {
-                        while (n > 0 && out[n - 1] != '/')
-                                n--;
-                        if (n > 0)
-                                n--;
-                } else {
-                        out[n++] = '/';
-                        memcpy(out + n, s, part);
-                        n += part;
-                }
-                s = end;
-        }
-        if (n == 0)
-                out[n++] = '/';
-        out[n] = '\0';
-        return out;
-}
 
 static int want_abs_path(builder_t *b, const keyref_t *k, char **ret)
 {

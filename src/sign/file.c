@@ -17,28 +17,6 @@
 #include "shared/io.h"
 #include "sign/sign-internal.h"
 
-void sign_err_clear(char *err, size_t err_size)
-{
-        if (err && err_size > 0)
-                err[0] = '\0';
-}
-
-int sign_fail(char *err, size_t err_size, int r, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (!err || err_size == 0)
-                return r;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-        /* One line, whatever bytes the paths hold. */
-        for (char *c = err; *c; c++)
-                if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                        *c = '?';
-        return r;
-}
-
 int sign_read_fd(int fd, uint8_t *buf, size_t buf_size, size_t *ret_size)
 {
         ssize_t n = read_full(fd, buf, buf_size);

@@ -69,12 +69,12 @@ static int check_key(EVP_PKEY *pkey, const char *path, uint8_t ret_modulus[SIGN_
          * the format uses. */
         if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
                 const char *type = EVP_PKEY_get0_type_name(pkey);
-                return sign_fail(err, err_size, -EINVAL, "key '%s' is not an RSA key (%s)", path,
+                return err_fail(err, err_size, -EINVAL, "key '%s' is not an RSA key (%s)", path,
                                  type ? type : "of an unknown type");
         }
         bits = EVP_PKEY_get_bits(pkey);
         if (bits != SIGN_KEY_BITS)
-                return sign_fail(err, err_size, -EINVAL, "key '%s' is RSA-%d; " WANT, path, bits);
+                return err_fail(err, err_size, -EINVAL, "key '%s' is RSA-%d; " WANT, path, bits);
         if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
             EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
                 return ossl_error();
@@ -82,7 +82,7 @@ static int check_key(EVP_PKEY *pkey, const char *path, uint8_t ret_modulus[SIGN_
                 e_text = BN_bn2dec(e);
                 if (!e_text)
                         return ossl_error();
-                return sign_fail(err, err_size, -EINVAL,
+                return err_fail(err, err_size, -EINVAL,
                                  "key '%s' is RSA-3072 with public exponent %s; " WANT, path,
                                  e_text);
         }
@@ -114,7 +114,7 @@ static int read_key_file(const char *path, bool private_only, sign_secret_t *ret
         fd = open(path,
                   O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (private_only ? O_NOFOLLOW : 0));
         if (fd < 0 && errno == ELOOP && private_only)
-                return sign_fail(err, err_size, -ELOOP,
+                return err_fail(err, err_size, -ELOOP,
                                  "key '%s' is a symbolic link: lamina loads a private key only "
                                  "from the file itself",
                                  path);
@@ -123,9 +123,9 @@ static int read_key_file(const char *path, bool private_only, sign_secret_t *ret
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
-                return sign_fail(err, err_size, -EINVAL, "key '%s' is not a regular file", path);
+                return err_fail(err, err_size, -EINVAL, "key '%s' is not a regular file", path);
         if (private_only && (st.st_mode & 077))
-                return sign_fail(err, err_size, -EPERM,
+                return err_fail(err, err_size, -EPERM,
                                  "key file '%s' may be %s by others (mode %04o): chmod 600 it",
                                  path, st.st_mode & 044 ? "read" : "written",
                                  (unsigned)(st.st_mode & 07777));
@@ -140,7 +140,7 @@ static int read_key_file(const char *path, bool private_only, sign_secret_t *ret
         }
         if (size > SIGN_KEY_SIZE_MAX) {
                 sign_secret_done(&buf);
-                return sign_fail(err, err_size, -EFBIG, "key '%s' is larger than %d KiB", path,
+                return err_fail(err, err_size, -EFBIG, "key '%s' is larger than %d KiB", path,
                                  SIGN_KEY_SIZE_MAX / 1024);
         }
         ret->data = buf.data;
@@ -185,12 +185,12 @@ static int read_pem(const sign_secret_t *buf, const char *path, bool public_too,
         if (*ret)
                 return 0;
         if (asked)
-                return sign_fail(err, err_size, -EINVAL,
+                return err_fail(err, err_size, -EINVAL,
                                  "key '%s' is encrypted; lamina does not ask for passphrases (%s)",
                                  path,
                                  public_too ? "give it the public key"
                                             : "keep the key file mode 0600 instead");
-        return sign_fail(err, err_size, -EINVAL, "key '%s' is not a PEM %s key", path,
+        return err_fail(err, err_size, -EINVAL, "key '%s' is not a PEM %s key", path,
                          public_too ? "public or private" : "private");
 }
 
@@ -267,7 +267,7 @@ int sign_key_generate(const char *path, char *err, size_t err_size)
         long size;
         int r;
 
-        sign_err_clear(err, err_size);
+        err_clear(err, err_size);
         if (path[0] == '\0')
                 return -ENOENT;
         if (name[0] == '\0' || STREQ(name, ".") || STREQ(name, ".."))
@@ -278,7 +278,7 @@ int sign_key_generate(const char *path, char *err, size_t err_size)
         /* Asked first so that a mistyped path costs no key generation; the link at the end
          * decides, should the file appear meanwhile. A dangling symlink counts as a file. */
         if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                return sign_fail(err, err_size, -EEXIST,
+                return err_fail(err, err_size, -EEXIST,
                                  "'%s' exists: lamina gen-key does not overwrite a key", path);
         if (errno != ENOENT)
                 return -errno;
@@ -301,7 +301,7 @@ int sign_key_generate(const char *path, char *err, size_t err_size)
                 return -EIO;
         r = sign_write_file(path, data, (size_t)size, 0600, false);
         if (r == -EEXIST)
-                return sign_fail(err, err_size, -EEXIST,
+                return err_fail(err, err_size, -EEXIST,
                                  "'%s' exists: lamina gen-key does not overwrite a key", path);
         return r;
 }
@@ -315,7 +315,7 @@ int sign_key_load(const char *path, sign_key_t **ret, char *err, size_t err_size
         uint8_t signature[SIGN_MODULUS_SIZE];
         int r;
 
-        sign_err_clear(err, err_size);
+        err_clear(err, err_size);
         r = read_key_file(path, true, &buf, err, err_size);
         if (r < 0)
                 return r;
@@ -343,7 +343,7 @@ int sign_key_load(const char *path, sign_key_t **ret, char *err, size_t err_size
         if (r < 0)
                 return r;
         if (r == 0)
-                return sign_fail(err, err_size, -EINVAL,
+                return err_fail(err, err_size, -EINVAL,
                                  "key '%s' is damaged: its private part does not match its "
                                  "public part",
                                  path);
@@ -369,7 +369,7 @@ int sign_key_identity(const char *path, uint8_t ret[SIGN_HASH_SIZE], char *err, 
         uint8_t modulus[SIGN_MODULUS_SIZE];
         int r;
 
-        sign_err_clear(err, err_size);
+        err_clear(err, err_size);
         r = read_key_file(path, false, &buf, err, err_size);
         if (r < 0)
                 return r;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "shared/err.h"
 #include "shared/macro.h"
 #include "sign/sign.h"
 
@@ -30,11 +31,6 @@ static inline void sign_sha256(const void *data, size_t size, uint8_t out[SIGN_H
         SHA256_Update(&ctx, data, size);
         SHA256_Final(out, &ctx);
 }
-
-/* Makes err "" (when it has room), so that a caller never reads a stale message. */
-void sign_err_clear(char *err, size_t err_size);
-/* Writes one line into err (control characters become '?') and returns r. */
-int sign_fail(char *err, size_t err_size, int r, const char *fmt, ...) _printf_(4, 5);
 
 /* Reads from fd until end of file or until buf_size bytes are read; *ret_size is the byte
  * count. A count of buf_size means there may be more. */
