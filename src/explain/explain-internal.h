@@ -26,6 +26,7 @@ typedef struct request {
         bool in_root;     /* openat2's RESOLVE_IN_ROOT: dirfd is the root for this path */
         bool follow;      /* the last component's symlink is followed */
         bool create;      /* O_CREAT or creat(): a missing file may be what the call makes */
+        bool write;       /* opened for writing (O_WRONLY, O_RDWR, creat()) */
         bool fd_only;     /* execveat(fd, "", AT_EMPTY_PATH): the file is dirfd itself */
 } request_t;
 
@@ -51,7 +52,9 @@ typedef struct verdict {
         char subject[PATH_MAX]; /* KIND_MISSING: the path that is missing (after the view's
                                    symlinks); KIND_INTERP_MISSING: the interpreter */
         bool via_symlink;       /* KIND_MISSING: subject is where a symlink in the view leads */
-        bool is_dir;            /* KIND_MISSING: a directory on the host */
+        bool is_dir;            /* KIND_MISSING: a directory on the host; KIND_IN_VIEW: in the
+                                   view */
+        bool read_only;         /* KIND_IN_VIEW: on a read-only mount of the view */
         bool code;              /* KIND_MISSING: looks like code (see view.c) */
         mode_t mode;            /* KIND_NOT_EXECUTABLE: the file's mode in the view */
 } verdict_t;
@@ -64,6 +67,11 @@ static inline bool verdict_reported(verdict_kind_t kind)
 /* Looks at what the target behind procfd (/proc/TID, O_PATH) has at q's path, and at the
  * host, and fills *v. Never fails: what cannot be looked at is KIND_UNKNOWN or KIND_OUTSIDE. */
 void view_inspect(int procfd, const request_t *q, verdict_t *v);
+
+/* The interpreters an exec of path (absolute in the view of the target behind procfd) goes
+ * through: its "#!" or ELF interpreter, that one's, ... at most max, as the files name them
+ * (normalised). Returns how many are in out. */
+int view_interpreters(int procfd, const char *path, char (*out)[PATH_MAX], int max);
 
 /* Whether path is prefix or below it, component-wise. Both absolute and normalised. */
 bool path_under(const char *path, const char *prefix);

@@ -26,6 +26,7 @@
 
 #include "explain/explain-internal.h"
 #include "explain/explain.h"
+#include "shared/strset.h"
 
 /* Distinct denials remembered (and so reported) in one run; a program that hits more is
  * probing, and its first lines say what matters. */
@@ -83,13 +84,6 @@ static const char *const verbs[] = {
         [VERB_ACCESS] = "access", [VERB_READLINK] = "readlink",
 };
 
-/* A set of strings, open addressing: the (verb, path) pairs already reported. */
-typedef struct seen {
-        char **slots;
-        size_t capacity; /* a power of two, or 0 */
-        size_t count;
-} seen_t;
-
 struct explain {
         explain_options_t opts;
         int notify_fd;
@@ -105,7 +99,8 @@ struct explain {
         struct seccomp_notif_resp *resp;
         size_t req_size;
         size_t resp_size;
-        seen_t seen;
+        strset_t seen;     /* the (verb, path) pairs already reported */
+        strset_t recorded; /* the (use, path) pairs already given to opts.record */
         strbuf_t line;
         char path[PATH_MAX];
         verdict_t verdict;
@@ -175,64 +170,6 @@ int explain_filter_load(const explain_filter_options_t *opts, int *ret_fd)
                 return fd;
         *ret_fd = fd;
         return 0;
-}
-
-/* FNV-1a */
-static size_t hash(const char *s)
-{
-        size_t h = (size_t)14695981039346656037ULL;
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
-        return h;
-}
-
-/* Returns 1 when key is new (and now remembered), 0 when already there, -ENOSPC when the set
- * is full, -ENOMEM. */
-static int seen_add(seen_t *s, const char *key)
-{
-        size_t i;
-
-        if (s->count * 2 >= s->capacity) {
-                size_t capacity = s->capacity ? s->capacity * 2 : 64;
-                char **slots;
-
-                if (s->count >= SEEN_MAX)
-                        goto lookup;
-                slots = calloc(capacity, sizeof(*slots));
-                if (!slots)
-                        return -ENOMEM;
-                for (size_t j = 0; j < s->capacity; j++) {
-                        if (!s->slots[j])
-                                continue;
-                        for (i = hash(s->slots[j]) & (capacity - 1); slots[i];
-                             i = (i + 1) & (capacity - 1))
-                                ;
-                        slots[i] = s->slots[j];
-                }
-                free(s->slots);
-                s->slots = slots;
-                s->capacity = capacity;
-        }
-lookup:
-        for (i = hash(key) & (s->capacity - 1); s->slots[i]; i = (i + 1) & (s->capacity - 1))
-                if (STREQ(s->slots[i], key))
-                        return 0;
-        if (s->count >= SEEN_MAX)
-                return -ENOSPC;
-        s->slots[i] = strdup(key);
-        if (!s->slots[i])
-                return -ENOMEM;
-        s->count++;
-        return 1;
-}
-
-static void seen_free(seen_t *s)
-{
-        for (size_t i = 0; i < s->capacity; i++)
-                free(s->slots[i]);
-        free(s->slots);
-        *s = (seen_t){0};
 }
 
 /* One notification's target, while it is served. */
@@ -340,6 +277,7 @@ static void decode(explain_t *e, target_t *t, const syscall_spec_t *s, const __u
                 .dirfd = s->dirfd_arg >= 0 ? (int)(int32_t)args[s->dirfd_arg] : AT_FDCWD,
                 .follow = !s->nofollow,
                 .create = s->create,
+                .write = s->create,
         };
         switch (s->flags_kind) {
         case FLAGS_OPEN_HOW: {
@@ -357,6 +295,8 @@ static void decode(explain_t *e, target_t *t, const syscall_spec_t *s, const __u
                         q->follow = false;
                 if ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE)
                         q->create = true;
+                if ((flags & O_ACCMODE) != O_RDONLY)
+                        q->write = true;
                 break;
         case FLAGS_AT:
                 if (flags & AT_SYMLINK_NOFOLLOW)
@@ -473,7 +413,7 @@ static bool first_time(explain_t *e, const request_t *q, const verdict_t *v)
 
         if (asprintf(&key, "%d%s", (int)q->verb, v->target) < 0)
                 return false;
-        r = seen_add(&e->seen, key);
+        r = strset_add(&e->seen, key);
         if (r == -ENOSPC && !e->seen_full_said) {
                 e->seen_full_said = true;
                 strbuf_addf(&e->line,
@@ -481,6 +421,56 @@ static bool first_time(explain_t *e, const request_t *q, const verdict_t *v)
                             SEEN_MAX);
         }
         return r > 0;
+}
+
+/* Gives opts.record one use of path, the first time only. */
+static void record_one(explain_t *e, int procfd, const char *path, unsigned use, bool is_dir)
+{
+        _cleanup_free_ char *key = NULL;
+        strbuf_t process = {0};
+
+        if (asprintf(&key, "%u %s", use, path) < 0 || strset_add(&e->recorded, key) <= 0)
+                return;
+        process_describe(e->proc_fd, procfd, e->opts.init_pid, &process);
+        if (!process.failed)
+                e->opts.record(path, use, is_dir, process.data, e->opts.record_userdata);
+        strbuf_free(&process);
+}
+
+/* What a call that the view answers shows of the paths the program uses: the file, or for an
+ * exec the file and its interpreters; a file written or made where the view lets it. A probe,
+ * a refusal and the kernel's own files show nothing. */
+static void record(explain_t *e, int procfd, const request_t *q, const verdict_t *v)
+{
+        char interpreters[4][PATH_MAX];
+        unsigned use;
+        int count;
+
+        if (v->kind == KIND_CREATED) {
+                record_one(e, procfd, v->target, EXPLAIN_USE_CREATE, false);
+                return;
+        }
+        if (v->kind != KIND_IN_VIEW)
+                return;
+        switch (q->verb) {
+        case VERB_OPEN:
+                if (q->write && v->read_only)
+                        return; /* EROFS */
+                use = q->write ? EXPLAIN_USE_WRITE : EXPLAIN_USE_READ;
+                break;
+        case VERB_EXEC:
+                use = EXPLAIN_USE_EXEC;
+                break;
+        default:
+                use = EXPLAIN_USE_STAT;
+                break;
+        }
+        record_one(e, procfd, v->target, use, v->is_dir);
+        if (use != EXPLAIN_USE_EXEC || v->is_dir)
+                return;
+        count = view_interpreters(procfd, v->target, interpreters, (int)ELEMENTSOF(interpreters));
+        for (int i = 0; i < count; i++)
+                record_one(e, procfd, interpreters[i], EXPLAIN_USE_EXEC, false);
 }
 
 /* Looks at one notification and leaves its line, if any, in e->line. */
@@ -522,6 +512,10 @@ static void inspect(explain_t *e, const struct seccomp_notif *req)
                 goto out; /* ENOENT, and nothing to name */
 
         view_inspect(t.procfd, &q, v);
+        if (e->opts.record)
+                record(e, t.procfd, &q, v);
+        if (!e->opts.report && !e->opts.trace)
+                goto out;
         if (verdict_reported(v->kind) && first_time(e, &q, v))
                 build_line(e, "lamina: denied:", t.procfd, &q, v);
         else if (e->opts.trace)
@@ -560,7 +554,7 @@ static int refuse_process(explain_t *e, const struct seccomp_notif *req)
         if (!call || req->data.arch != e->arch)
                 return 0;
         /* once per process: a program that retries says nothing new */
-        if (asprintf(&key, "process %u", req->pid) < 0 || seen_add(&e->seen, key) <= 0)
+        if (asprintf(&key, "process %u", req->pid) < 0 || strset_add(&e->seen, key) <= 0)
                 return EPERM;
         snprintf(name, sizeof(name), "%d", (int)req->pid);
         procfd = openat(e->proc_fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -617,7 +611,7 @@ static void serve_one(explain_t *e)
         refused = refuse_process(e, e->req);
         if (!refused)
                 refused = refuse_exec(e, e->req);
-        if (!refused && (e->opts.report || e->opts.trace))
+        if (!refused && (e->opts.report || e->opts.trace || e->opts.record))
                 inspect(e, e->req);
 
         memset(e->resp, 0, e->resp_size);
@@ -678,7 +672,8 @@ static explain_t *explain_free(explain_t *e)
                 close(e->proc_fd);
         if (e->req || e->resp)
                 seccomp_notify_free(e->req, e->resp);
-        seen_free(&e->seen);
+        strset_done(&e->seen);
+        strset_done(&e->recorded);
         strbuf_free(&e->line);
         free(e);
         return NULL;
@@ -706,6 +701,7 @@ int explain_start(int notify_fd, const explain_options_t *opts, explain_t **ret)
                 return -ENOMEM;
         e->notify_fd = e->stop_fd = e->proc_fd = -1;
         e->opts = *opts;
+        e->seen.max = SEEN_MAX;
         e->arch = seccomp_arch_native();
         page = sysconf(_SC_PAGESIZE);
         e->page_size = page > 0 ? (size_t)page : 4096;

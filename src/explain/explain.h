@@ -41,6 +41,21 @@ typedef struct explain explain_t;
 typedef int (*explain_exec_fn)(pid_t pid, const char *path, char *message, size_t size,
                                void *userdata);
 
+/* What lamina trace records: the uses of a path that a call shows. */
+enum {
+        EXPLAIN_USE_READ = 1 << 0,   /* opened for reading (or mapped: an mmap needs an open) */
+        EXPLAIN_USE_EXEC = 1 << 1,   /* executed, or the interpreter ("#!", ELF) of what was */
+        EXPLAIN_USE_WRITE = 1 << 2,  /* an existing file opened for writing, where it may be */
+        EXPLAIN_USE_CREATE = 1 << 3, /* opened to be made, where nothing was and it may be */
+        EXPLAIN_USE_STAT = 1 << 4,   /* stat, access or readlink of something that is there */
+};
+
+/* Called once for each new (use, path), on the listener's thread, while the caller still
+ * waits: path is absolute and normalised in the view, symlinks not resolved (the interpreter
+ * of an exec: as the file names it); process is "N (argv chain)" as in report lines. */
+typedef void (*explain_record_fn)(const char *path, unsigned use, bool is_dir, const char *process,
+                                  void *userdata);
+
 typedef struct explain_options {
         int log_fd;     /* where lines go: stderr, or loader.log_file */
         bool report;    /* explain denials of file syscalls (log level warning) */
@@ -49,6 +64,8 @@ typedef struct explain_options {
         pid_t init_pid; /* the sandbox's init, as lamina sees it: argv chains stop there */
         explain_exec_fn exec_check; /* may be NULL */
         void *exec_userdata;
+        explain_record_fn record; /* may be NULL; needs the filter's files */
+        void *record_userdata;
 } explain_options_t;
 
 typedef struct explain_filter_options {

@@ -331,6 +331,25 @@ static void chase_symlinks(int rootfd, verdict_t *v)
         snprintf(v->subject, sizeof(v->subject), "%s", cur);
 }
 
+int view_interpreters(int procfd, const char *path, char (*out)[PATH_MAX], int max)
+{
+        _cleanup_close_ int rootfd = openat(procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char named[PATH_MAX];
+        int count = 0, fd;
+
+        if (rootfd < 0)
+                return 0;
+        fd = view_open(rootfd, path, O_PATH);
+        while (fd >= 0 && count < max && interpreter_of(fd, named, sizeof(named)) > 0 &&
+               normalize("/", named, out[count], PATH_MAX) == 0) {
+                close(fd);
+                fd = view_open(rootfd, out[count++], O_PATH);
+        }
+        if (fd >= 0)
+                close(fd);
+        return count;
+}
+
 /* A file that an open may create: it will be made if its directory in the view is writable. */
 static bool parent_writable(int rootfd, const char *path)
 {
@@ -411,10 +430,16 @@ void view_inspect(int procfd, const request_t *q, verdict_t *v)
         /* the kernel's own resolution, not the normalised path: ".." after a symlink */
         fd = view_open(rootfd, joined, O_PATH | (q->follow ? 0 : O_NOFOLLOW));
         if (fd >= 0) {
+                struct statvfs sv;
+
                 if (q->verb == VERB_EXEC)
                         check_exec(rootfd, fd, v);
                 else
                         v->kind = KIND_IN_VIEW;
+                if (v->kind == KIND_IN_VIEW) {
+                        v->is_dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+                        v->read_only = fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY);
+                }
                 return;
         }
         if (fd != -ENOENT && fd != -ENOTDIR) {

@@ -311,7 +311,39 @@ static const char *op_name(sandbox_op_type_t type)
 /* Whether lamina serves a listener for this sandbox: to explain, or to decide execs. */
 static bool listening(const sandbox_config_t *c)
 {
-        return c->explain || c->exec_check;
+        return c->explain || c->exec_check || c->record;
+}
+
+/* lamina trace's root: a tmpfs at c->root (in this mount namespace only) holds a directory
+ * where the host's "/" and every mount below it are bound, then made read-only, all of them,
+ * so that the view shows the host as it is and the program changes nothing but what the
+ * setup list binds or mounts over it. Returns the view's root (O_PATH) or -errno. */
+static int host_root(const sandbox_config_t *c, char **ret_path)
+{
+        struct mount_attr attr = {.attr_set =
+                                          MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+        _cleanup_free_ char *path = NULL;
+        int fd;
+
+        if (mount("tmpfs", c->root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+                return -errno;
+        if (asprintf(&path, "%s/root", c->root) < 0)
+                return -ENOMEM;
+        if (mkdir(path, 0755) < 0)
+                return -errno;
+        if (mount("/", path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return -errno;
+        fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) <
+            0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        *ret_path = TAKE_PTR(path);
+        return fd;
 }
 
 /* Builds the view from c and enters it; on failure reports and ends init. */
@@ -324,11 +356,20 @@ static void enter_view(const sandbox_config_t *c, int report_fd)
                 setup_failed(report_fd, errno, "cannot make mount and ipc namespaces: %m");
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 setup_failed(report_fd, errno, "cannot make the mounts private: %m");
-        if (mount(c->root, c->root, NULL, MS_BIND, NULL) < 0)
-                setup_failed(report_fd, errno, "cannot mount the verified tree '%s': %m", c->root);
-        root_fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root_fd < 0)
-                setup_failed(report_fd, errno, "cannot open the verified tree '%s': %m", c->root);
+        if (c->host_root) {
+                _cleanup_free_ char *path = NULL;
+                root_fd = host_root(c, &path);
+                if (root_fd < 0)
+                        setup_failed(report_fd, -root_fd, "cannot show the host's root: %m");
+        } else {
+                if (mount(c->root, c->root, NULL, MS_BIND, NULL) < 0)
+                        setup_failed(report_fd, errno, "cannot mount the verified tree '%s': %m",
+                                     c->root);
+                root_fd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (root_fd < 0)
+                        setup_failed(report_fd, errno, "cannot open the verified tree '%s': %m",
+                                     c->root);
+        }
 
         for (size_t i = 0; i < c->op_count; i++) {
                 const sandbox_op_t *op = &c->ops[i];
@@ -454,7 +495,7 @@ _noreturn_ static void run_program(const sandbox_config_t *c, int report_fd, int
                              "sgx.allow_file_creation = true, or enable Landlock (lsm=landlock)");
         if (listening(c)) {
                 explain_filter_options_t watch = {
-                        .files = c->explain,
+                        .files = c->explain || c->record,
                         .execs = c->exec_check != NULL,
                         .deny_subprocesses = c->filter.disallow_subprocesses,
                 };
@@ -656,6 +697,8 @@ int sandbox_run(const sandbox_config_t *c, sandbox_result_t *ret)
                                 .init_pid = init_pid,
                                 .exec_check = c->exec_check,
                                 .exec_userdata = c->exec_userdata,
+                                .record = c->record,
+                                .record_userdata = c->record_userdata,
                         };
                         r = explain_start(notify_fd, &opts, &explain);
                         if (r < 0) {

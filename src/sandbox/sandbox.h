@@ -44,6 +44,8 @@ typedef struct sandbox_op {
 
 typedef struct sandbox_config {
         const char *root; /* host directory shown as "/", read-only */
+        bool host_root;   /* lamina trace: root is only where a tmpfs is mounted to hold the
+                             view; "/" shows the host's whole "/", read-only, submounts too */
         const sandbox_op_t *ops;
         size_t op_count;
         const char *exec_path; /* the program, as a path in the view */
@@ -62,6 +64,9 @@ typedef struct sandbox_config {
          * NULL */
         explain_exec_fn exec_check;
         void *exec_userdata;
+        /* records every path the program uses (explain.h); may be NULL */
+        explain_record_fn record;
+        void *record_userdata;
 } sandbox_config_t;
 
 typedef enum sandbox_outcome {
