@@ -19,6 +19,17 @@ typedef enum lamina_exit {
         LAMINA_EXIT_NOT_FOUND = 127, /* the program is not in the view */
 } lamina_exit_t;
 
+/* {{ arch_libdir }} of templates, as Gramine's template environment has it. */
+#if defined(__x86_64__)
+#define ARCH_LIBDIR "/lib/x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define ARCH_LIBDIR "/lib/aarch64-linux-gnu"
+#elif defined(__i386__)
+#define ARCH_LIBDIR "/lib/i386-linux-gnu"
+#else
+#error "arch_libdir is not known for this architecture"
+#endif
+
 int cmd_check(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -27,6 +38,12 @@ int cmd_gen_key(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_sigview(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+
+struct sandbox_result;
+/* The exit code of a sandboxed run: the program's (128+N for signal N), or lamina's own after
+ * logging why the program did not run. */
+int sandbox_exit_code(const struct sandbox_result *res);
 
 /* Writes size bytes to path through a temporary file in its directory, renamed over it: the
  * file is the old one or the whole new one, never half of it. Returns 0 or -errno. */

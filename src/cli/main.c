@@ -46,6 +46,13 @@ static void help(FILE *f)
               "        identity) and its signature (default X.sig).\n"
               "  sigview [--json] X.sig     Print every field of a signature.\n"
               "  measure X.manifest.sgx     Print a signed manifest's measurement.\n"
+              "  trace [-o OUT] [--format toml|legacy] [--template] [--dirs]\n"
+              "        [--against MANIFEST] [--log FILE] -- PROGRAM [ARGS...]\n"
+              "        Run PROGRAM once in a read-only view of the host (writable: the working\n"
+              "        directory, a fresh /tmp), record every file its processes use, and\n"
+              "        write the manifest that runs it under lamina run (OUT, or stdout after\n"
+              "        the program's output); with --against, what MANIFEST lacks and grants\n"
+              "        in vain. --log FILE: each use as it happens.\n"
               "  store ls [--store DIR]     List the verified trees.\n"
               "  store gc [--store DIR]     Remove the objects no tree uses.\n"
               "\n"
@@ -54,7 +61,7 @@ static void help(FILE *f)
               "  1  the input (manifest, template, key, signature) has an error; nothing done\n"
               "  2  wrong command line\n"
               "  3  lamina failed (I/O error, out of memory, ...)\n"
-              "  run: the program's exit code, or 128+N when signal N ended it; else\n"
+              "  run, trace: the program's exit code, or 128+N when signal N ended it; else\n"
               "  120  SGX mode: no signed manifest, or no .sig for it\n"
               "  121  SGX mode: a .sig that is malformed or whose signature does not verify\n"
               "  122  SGX mode: the manifest is not the one its .sig signed\n"
@@ -138,6 +145,8 @@ int main(int argc, char **argv)
                 return cmd_gen_key(argc, argv);
         if (strcmp(argv[0], "sign") == 0)
                 return cmd_sign(argc, argv);
+        if (strcmp(argv[0], "trace") == 0)
+                return cmd_trace(argc, argv);
         if (strcmp(argv[0], "sigview") == 0)
                 return cmd_sigview(argc, argv);
         if (strcmp(argv[0], "measure") == 0)

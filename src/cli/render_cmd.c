@@ -15,16 +15,6 @@
 #include "cli/python.h"
 #include "manifest/render.h"
 
-#if defined(__x86_64__)
-#define ARCH_LIBDIR "/lib/x86_64-linux-gnu"
-#elif defined(__aarch64__)
-#define ARCH_LIBDIR "/lib/aarch64-linux-gnu"
-#elif defined(__i386__)
-#define ARCH_LIBDIR "/lib/i386-linux-gnu"
-#else
-#error "arch_libdir is not known for this architecture"
-#endif
-
 #define DEFINES_MAX 256
 
 typedef struct names {

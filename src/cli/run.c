@@ -163,7 +163,7 @@ static int prepare_tree(const char *store_option, const vstore_spec_t *spec, cha
         return 0;
 }
 
-static int exit_code_of(const sandbox_result_t *res)
+int sandbox_exit_code(const sandbox_result_t *res)
 {
         switch (res->outcome) {
         case SANDBOX_RAN:
@@ -499,5 +499,5 @@ int cmd_run(int argc, char **argv)
                 log_error("%s", res.message);
                 return LAMINA_EXIT_SETUP;
         }
-        return exit_code_of(&res);
+        return sandbox_exit_code(&res);
 }
