@@ -58,7 +58,13 @@ def same_as_native(lamina_path, work, *argv, prefix=()):
     manifest = (work / "traced.manifest").read_text()
     r = run(lamina_path, work, "traced.manifest", prefix=prefix)
     assert (r.returncode, r.stdout) == (0, want.stdout), r.stderr
-    return manifest, (work.parent / "trace.log").read_text()
+    log = (work.parent / "trace.log").read_text()
+    # every entry, and every directory made to exist, was used by the run: it is in its log
+    used = {line.split(" ", 2)[1].rstrip("/") for line in log.splitlines()}
+    mounts = re.findall(r'path = "([^"]*)"', manifest)
+    for path in entries(manifest, "sgx.trusted_files") + mounts:
+        assert path.rstrip("/") in used, path
+    return manifest, log
 
 
 def as_nobody(work):
@@ -80,10 +86,6 @@ def test_callprocess_chain(lamina_path, work, user):
                  f"{work}/scripts/helloworld.py", "/lib64/ld-linux-x86-64.so.2"):
         assert path in trusted, path
     assert entries(manifest, "sgx.allowed_files") == []
-    # every entry was used by the run: it is in the run's log
-    used = {line.split(" ", 2)[1].rstrip("/") for line in log.splitlines()}
-    for path in trusted:
-        assert path.rstrip("/") in used, path
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
