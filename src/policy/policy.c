@@ -198,6 +198,48 @@ static int shorter_target_first(const void *a, const void *b)
 
 static int compile_allowed(policy_t *p, const manifest_t *m, manifest_error_t *e);
 
+static bool path_under(const char *path, const char *dir)
+{
+        size_t n = strlen(dir);
+
+        return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* A trusted file that the view would show in a tmpfs the sandbox mounts (/tmp, /dev/shm,
+ * fs.mounts) would be hidden by it, and an allowed path below one would have no mount point:
+ * refused, rather than a program that cannot find its file or a bind that fails. (An allowed
+ * path at the tmpfs itself, "file:/tmp/", is bound over it, as Graphene's manifests expect.) */
+static int check_not_hidden(policy_t *p, const manifest_t *m, manifest_error_t *e)
+{
+        const manifest_file_t *lists[] = {m->trusted_files, m->allowed_files};
+        const size_t counts[] = {m->trusted_file_count, m->allowed_file_count};
+        const char *const kinds[] = {"trusted file", "allowed path"};
+
+        if (e)
+                e->file = m->path;
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++)
+                for (size_t i = 0; i < counts[l]; i++) {
+                        const manifest_file_t *f = &lists[l][i];
+                        char view[4096];
+                        int r = manifest_view_path(m, f->host_path, view, sizeof(view));
+
+                        if (r < 0)
+                                return r;
+                        for (size_t k = 0; k < p->op_count; k++) {
+                                const sandbox_op_t *op = &p->ops[k];
+                                if (op->type != SANDBOX_OP_TMPFS || !path_under(view, op->target) ||
+                                    (l == 1 && STREQ(view, op->target)))
+                                        continue;
+                                diag_error(e, f->line, 1,
+                                           "%s '%s' would be at '%s' in the view, where lamina "
+                                           "mounts an empty tmpfs at '%s': keep it elsewhere",
+                                           kinds[l], f->uri, view, op->target);
+                                return -EINVAL;
+                        }
+                }
+        return 0;
+}
+
 /* The view's mount points (made in the tree) and the setup list, in the order init runs it:
  * file systems first, then the allowed host paths, shortest view path first so that a bind
  * inside another lands on top of it. */
@@ -244,6 +286,11 @@ static int compile_view(policy_t *p, manifest_error_t *e)
                 if (r < 0)
                         return r;
         }
+
+        for (size_t k = 0; k < p->manifest_count && r >= 0; k++)
+                r = check_not_hidden(p, p->manifests[k], e);
+        if (r < 0)
+                return r;
 
         first_bind = p->op_count;
         for (size_t k = 0; k < p->manifest_count && r >= 0; k++)

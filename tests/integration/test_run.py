@@ -496,3 +496,24 @@ def test_nested_allowed_paths(box):
     r = box.run(box.manifest(trusted=["app.py"], allowed=["out/inner.txt", "out/"]), "app.py")
     assert (r.returncode, r.stdout) == (0, "inner\n"), r.stderr
     assert (box.dir / "out" / "inner.txt").read_text() == "inner and more"
+
+
+def test_files_the_tmpfs_would_hide_are_refused(lamina_path, tmp_path):
+    hidden = tmp_path / "hidden.py"
+    hidden.write_text("print(1)\n")
+    (tmp_path / "sub").mkdir()
+    cases = [
+        (f'sgx.trusted_files = ["file:{PY}", "file:{hidden}"]\n', 4,
+         f"trusted file 'file:{hidden}' would be at '{hidden}'"),
+        (f'sgx.trusted_files = ["file:{PY}"]\nsgx.allowed_files = ["file:{tmp_path}/sub/"]\n', 5,
+         f"allowed path 'file:{tmp_path}/sub/' would be at '{tmp_path}/sub'"),
+    ]
+    for files, line, what in cases:
+        manifest = tmp_path / "h.manifest"
+        manifest.write_text(f'libos.entrypoint = "{PY}"\nloader.argv = ["python3", "{hidden}"]\n'
+                            f'fs.root.uri = "file:/"\n{files}')
+        r = subprocess.run([str(lamina_path), "run", "--store", str(tmp_path / "store"),
+                            str(manifest)], capture_output=True, text=True, timeout=60)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            125, "", f"{manifest}:{line}:1: {what} in the view, where lamina mounts an empty "
+                     "tmpfs at '/tmp': keep it elsewhere\n")
