@@ -70,7 +70,7 @@ static int check_key(EVP_PKEY *pkey, const char *path, uint8_t ret_modulus[SIGN_
         if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
                 const char *type = EVP_PKEY_get0_type_name(pkey);
                 return err_fail(err, err_size, -EINVAL, "key '%s' is not an RSA key (%s)", path,
-                                 type ? type : "of an unknown type");
+                                type ? type : "of an unknown type");
         }
         bits = EVP_PKEY_get_bits(pkey);
         if (bits != SIGN_KEY_BITS)
@@ -83,8 +83,8 @@ static int check_key(EVP_PKEY *pkey, const char *path, uint8_t ret_modulus[SIGN_
                 if (!e_text)
                         return ossl_error();
                 return err_fail(err, err_size, -EINVAL,
-                                 "key '%s' is RSA-3072 with public exponent %s; " WANT, path,
-                                 e_text);
+                                "key '%s' is RSA-3072 with public exponent %s; " WANT, path,
+                                e_text);
         }
         if (BN_bn2binpad(n, ret_modulus, SIGN_MODULUS_SIZE) != SIGN_MODULUS_SIZE)
                 return ossl_error();
@@ -115,9 +115,9 @@ static int read_key_file(const char *path, bool private_only, sign_secret_t *ret
                   O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (private_only ? O_NOFOLLOW : 0));
         if (fd < 0 && errno == ELOOP && private_only)
                 return err_fail(err, err_size, -ELOOP,
-                                 "key '%s' is a symbolic link: lamina loads a private key only "
-                                 "from the file itself",
-                                 path);
+                                "key '%s' is a symbolic link: lamina loads a private key only "
+                                "from the file itself",
+                                path);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)
@@ -126,9 +126,9 @@ static int read_key_file(const char *path, bool private_only, sign_secret_t *ret
                 return err_fail(err, err_size, -EINVAL, "key '%s' is not a regular file", path);
         if (private_only && (st.st_mode & 077))
                 return err_fail(err, err_size, -EPERM,
-                                 "key file '%s' may be %s by others (mode %04o): chmod 600 it",
-                                 path, st.st_mode & 044 ? "read" : "written",
-                                 (unsigned)(st.st_mode & 07777));
+                                "key file '%s' may be %s by others (mode %04o): chmod 600 it", path,
+                                st.st_mode & 044 ? "read" : "written",
+                                (unsigned)(st.st_mode & 07777));
         buf.size = SIGN_KEY_SIZE_MAX + 1;
         buf.data = malloc(buf.size);
         if (!buf.data)
@@ -141,7 +141,7 @@ static int read_key_file(const char *path, bool private_only, sign_secret_t *ret
         if (size > SIGN_KEY_SIZE_MAX) {
                 sign_secret_done(&buf);
                 return err_fail(err, err_size, -EFBIG, "key '%s' is larger than %d KiB", path,
-                                 SIGN_KEY_SIZE_MAX / 1024);
+                                SIGN_KEY_SIZE_MAX / 1024);
         }
         ret->data = buf.data;
         ret->size = size;
@@ -186,12 +186,12 @@ static int read_pem(const sign_secret_t *buf, const char *path, bool public_too,
                 return 0;
         if (asked)
                 return err_fail(err, err_size, -EINVAL,
-                                 "key '%s' is encrypted; lamina does not ask for passphrases (%s)",
-                                 path,
-                                 public_too ? "give it the public key"
-                                            : "keep the key file mode 0600 instead");
+                                "key '%s' is encrypted; lamina does not ask for passphrases (%s)",
+                                path,
+                                public_too ? "give it the public key"
+                                           : "keep the key file mode 0600 instead");
         return err_fail(err, err_size, -EINVAL, "key '%s' is not a PEM %s key", path,
-                         public_too ? "public or private" : "private");
+                        public_too ? "public or private" : "private");
 }
 
 /* Signs the SHA-256 digest of bytes with PKCS#1 v1.5 padding. */
@@ -279,7 +279,7 @@ int sign_key_generate(const char *path, char *err, size_t err_size)
          * decides, should the file appear meanwhile. A dangling symlink counts as a file. */
         if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return err_fail(err, err_size, -EEXIST,
-                                 "'%s' exists: lamina gen-key does not overwrite a key", path);
+                                "'%s' exists: lamina gen-key does not overwrite a key", path);
         if (errno != ENOENT)
                 return -errno;
 
@@ -302,7 +302,7 @@ int sign_key_generate(const char *path, char *err, size_t err_size)
         r = sign_write_file(path, data, (size_t)size, 0600, false);
         if (r == -EEXIST)
                 return err_fail(err, err_size, -EEXIST,
-                                 "'%s' exists: lamina gen-key does not overwrite a key", path);
+                                "'%s' exists: lamina gen-key does not overwrite a key", path);
         return r;
 }
 
@@ -344,9 +344,9 @@ int sign_key_load(const char *path, sign_key_t **ret, char *err, size_t err_size
                 return r;
         if (r == 0)
                 return err_fail(err, err_size, -EINVAL,
-                                 "key '%s' is damaged: its private part does not match its "
-                                 "public part",
-                                 path);
+                                "key '%s' is damaged: its private part does not match its "
+                                "public part",
+                                path);
         k->pkey = TAKE_PTR(pkey);
         *ret = TAKE_PTR(k);
         return 0;

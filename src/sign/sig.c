@@ -85,49 +85,48 @@ int sign_sig_parse(const uint8_t *data, size_t size, sign_sig_t *ret, char *err,
         err_clear(err, err_size);
         if (size != SIGN_FILE_SIZE)
                 return err_fail(err, err_size, -EBADMSG, "a signature is %d bytes, not %zu",
-                                 SIGN_FILE_SIZE, size);
+                                SIGN_FILE_SIZE, size);
         if (memcmp(data + OFF_MAGIC, SIGN_MAGIC, OFF_VERSION - OFF_MAGIC) != 0)
                 return err_fail(err, err_size, -EBADMSG,
-                                 "not a lamina signature: it does not start with \"%s\"",
-                                 SIGN_MAGIC);
+                                "not a lamina signature: it does not start with \"%s\"",
+                                SIGN_MAGIC);
         v = get_le32(data + OFF_VERSION);
         if (v != SIGN_VERSION)
                 return err_fail(err, err_size, -EBADMSG,
-                                 "signature format version %u; this lamina reads version %d", v,
-                                 SIGN_VERSION);
+                                "signature format version %u; this lamina reads version %d", v,
+                                SIGN_VERSION);
         v = get_le32(data + OFF_SIZE);
         if (v != SIGN_FILE_SIZE)
                 return err_fail(err, err_size, -EBADMSG,
-                                 "the signature says it is %u bytes; version %d is %d", v,
-                                 SIGN_VERSION, SIGN_FILE_SIZE);
+                                "the signature says it is %u bytes; version %d is %d", v,
+                                SIGN_VERSION, SIGN_FILE_SIZE);
         v = get_le32(data + OFF_EXPONENT);
         if (v != SIGN_EXPONENT)
                 return err_fail(err, err_size, -EBADMSG,
-                                 "public exponent %u; lamina signatures use %d", v, SIGN_EXPONENT);
+                                "public exponent %u; lamina signatures use %d", v, SIGN_EXPONENT);
         /* A shorter modulus would be a weaker key than any that lamina makes or loads; an even
          * one is no RSA modulus at all. */
         if (!(data[OFF_MODULUS] & 0x80) || !(data[OFF_MODULUS + SIGN_MODULUS_SIZE - 1] & 1))
                 return err_fail(err, err_size, -EBADMSG,
-                                 "the signer's modulus is not an odd number of %d bits",
-                                 SIGN_KEY_BITS);
+                                "the signer's modulus is not an odd number of %d bits",
+                                SIGN_KEY_BITS);
         /* The identity is what trusted_signers name; it must be the key that signed, or a
          * signature by any key could claim any signer. */
         sign_sha256(data + OFF_MODULUS, SIGN_MODULUS_SIZE, identity);
         if (memcmp(identity, data + OFF_SIGNER, SIGN_HASH_SIZE) != 0)
                 return err_fail(err, err_size, -EBADMSG,
-                                 "the signer identity is not the SHA-256 of the modulus");
+                                "the signer identity is not the SHA-256 of the modulus");
         if (data[OFF_FLAGS] & ~FLAG_DEBUG)
                 return err_fail(err, err_size, -EBADMSG, "unknown flags 0x%02x",
-                                 data[OFF_FLAGS] & ~FLAG_DEBUG);
+                                data[OFF_FLAGS] & ~FLAG_DEBUG);
         for (size_t i = 0; i < RESERVED_SIZE; i++)
                 if (data[OFF_RESERVED + i] != 0)
                         return err_fail(err, err_size, -EBADMSG,
-                                         "reserved byte %zu is 0x%02x, not 0", OFF_RESERVED + i,
-                                         data[OFF_RESERVED + i]);
+                                        "reserved byte %zu is 0x%02x, not 0", OFF_RESERVED + i,
+                                        data[OFF_RESERVED + i]);
         v = get_le32(data + OFF_DATE);
         if (!sign_date_valid(v))
-                return err_fail(err, err_size, -EBADMSG, "the date %u is not a date (YYYYMMDD)",
-                                 v);
+                return err_fail(err, err_size, -EBADMSG, "the date %u is not a date (YYYYMMDD)", v);
 
         memcpy(sig.measurement, data + OFF_MEASUREMENT, SIGN_HASH_SIZE);
         memcpy(sig.modulus, data + OFF_MODULUS, SIGN_MODULUS_SIZE);
@@ -158,8 +157,8 @@ int sign_sig_read(const char *path, sign_sig_t *ret, char *err, size_t err_size)
                 return r;
         if (size > SIGN_SIG_READ_MAX)
                 return err_fail(err, err_size, -EBADMSG,
-                                 "a signature is %d bytes; this file is larger than %d",
-                                 SIGN_FILE_SIZE, SIGN_SIG_READ_MAX);
+                                "a signature is %d bytes; this file is larger than %d",
+                                SIGN_FILE_SIZE, SIGN_SIG_READ_MAX);
         return sign_sig_parse(buf, size, ret, err, err_size);
 }
 

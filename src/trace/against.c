@@ -164,8 +164,8 @@ static int put_uri(ctx_t *c, strbuf_t *b, const char *path, bool dir)
 
         if (!text_is_utf8(path))
                 return err_fail(c->err, c->err_size, -EINVAL,
-                                  "'%s' is not valid UTF-8: a manifest cannot hold it",
-                                  trace_quote(path, q, sizeof(q)));
+                                "'%s' is not valid UTF-8: a manifest cannot hold it",
+                                trace_quote(path, q, sizeof(q)));
         sb_puts(b, "\"file:");
         sb_toml_escape(b, path);
         sb_puts(b, dir && !STREQ(path, "/") ? "/\"" : "\"");

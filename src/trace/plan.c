@@ -249,11 +249,11 @@ static int check_program(plan_t *p, const trace_program_t *prog, const trace_opt
                         trace_quote(prog->entrypoint ? prog->entrypoint : "", q, sizeof(q)));
         if (!prog->cwd || prog->cwd[0] != '/')
                 return err_fail(err, err_size, -EINVAL,
-                                  "the working directory must be an absolute path, not '%s'",
-                                  trace_quote(prog->cwd ? prog->cwd : "", q, sizeof(q)));
+                                "the working directory must be an absolute path, not '%s'",
+                                trace_quote(prog->cwd ? prog->cwd : "", q, sizeof(q)));
         if (prog->argc > 0 && !prog->argv)
                 return err_fail(err, err_size, -EINVAL, "argc is %zu, but argv is NULL",
-                                  prog->argc);
+                                prog->argc);
         p->entrypoint = path_normalize(prog->entrypoint);
         p->cwd = path_normalize(prog->cwd);
         if (!p->entrypoint || !p->cwd)
@@ -270,19 +270,19 @@ static int check_program(plan_t *p, const trace_program_t *prog, const trace_opt
         dir = runtime_dir_of(p->cwd);
         if (dir)
                 return err_fail(err, err_size, -EINVAL,
-                                  "the run started in '%s', below %s, which lamina run replaces "
-                                  "with its own: trace it from another directory",
-                                  trace_quote(p->cwd, q, sizeof(q)), dir);
+                                "the run started in '%s', below %s, which lamina run replaces "
+                                "with its own: trace it from another directory",
+                                trace_quote(p->cwd, q, sizeof(q)), dir);
         dir = runtime_dir_of(p->entrypoint);
         if (dir)
                 return err_fail(err, err_size, -EINVAL,
-                                  "the program '%s' is below %s, which lamina run replaces with "
-                                  "its own: it could not start",
-                                  trace_quote(p->entrypoint, q, sizeof(q)), dir);
+                                "the program '%s' is below %s, which lamina run replaces with "
+                                "its own: it could not start",
+                                trace_quote(p->entrypoint, q, sizeof(q)), dir);
         if (p->exclude && trace_path_under(p->entrypoint, p->exclude))
                 return err_fail(err, err_size, -EINVAL,
-                                  "the program '%s' is the path excluded from the manifest",
-                                  trace_quote(p->entrypoint, q, sizeof(q)));
+                                "the program '%s' is the path excluded from the manifest",
+                                trace_quote(p->entrypoint, q, sizeof(q)));
         return 0;
 }
 
@@ -346,10 +346,10 @@ static int classify(plan_t *p, const trace_entry_t *e, bool hash, items_t *candi
                         return -ENOMEM;
                 if (STREQ(parent, "/"))
                         return err_fail(err, err_size, -EINVAL,
-                                          "the run created '%s' (%s) directly in '/': a manifest "
-                                          "could allow that only by allowing the whole host",
-                                          trace_quote(e->path, q, sizeof(q)),
-                                          trace_quote(e->first ? e->first : "?", q2, sizeof(q2)));
+                                        "the run created '%s' (%s) directly in '/': a manifest "
+                                        "could allow that only by allowing the whole host",
+                                        trace_quote(e->path, q, sizeof(q)),
+                                        trace_quote(e->first ? e->first : "?", q2, sizeof(q2)));
                 return items_add(&p->allowed, parent, e->first, true, NULL);
         }
 
@@ -364,9 +364,9 @@ static int classify(plan_t *p, const trace_entry_t *e, bool hash, items_t *candi
                 if (!hash) /* trace_against(): used, so needed, whatever the host has now */
                         return items_add(&p->trusted, e->path, e->first, false, NULL);
                 return err_fail(err, err_size, r, "cannot hash '%s', used by %s: %s",
-                                  trace_quote(e->path, q, sizeof(q)),
-                                  trace_quote(e->first ? e->first : "?", q2, sizeof(q2)),
-                                  strerror(-r));
+                                trace_quote(e->path, q, sizeof(q)),
+                                trace_quote(e->first ? e->first : "?", q2, sizeof(q2)),
+                                strerror(-r));
         }
         if (S_ISDIR(st.st_mode))
                 return items_add(candidates, e->path, e->first, true, NULL);
@@ -575,9 +575,9 @@ static int hash_trusted(plan_t *p, char *err, size_t err_size)
                         if (ids[i].unique == failed)
                                 it = &p->trusted.items[ids[i].at];
                 return err_fail(err, err_size, r, "cannot hash '%s', used by %s: %s",
-                                  trace_quote(it->path, q, sizeof(q)),
-                                  trace_quote(it->first ? it->first : "?", q2, sizeof(q2)),
-                                  r == -EINVAL ? "not a regular file any more" : strerror(-r));
+                                trace_quote(it->path, q, sizeof(q)),
+                                trace_quote(it->first ? it->first : "?", q2, sizeof(q2)),
+                                r == -EINVAL ? "not a regular file any more" : strerror(-r));
         }
         for (size_t i = 0; i < n; i++)
                 memcpy(p->trusted.items[ids[i].at].sha256, hashes[ids[i].unique],
