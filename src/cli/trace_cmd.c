@@ -19,6 +19,7 @@
 #include "explain/explain.h"
 #include "sandbox/sandbox.h"
 #include "shared/macro.h"
+#include "shared/path.h"
 #include "trace/trace.h"
 
 extern char **environ;
@@ -37,6 +38,13 @@ typedef struct recorder {
         FILE *log_file; /* --log: one line a new (use, path) */
         int error;      /* the first failure to record; the run goes on */
 } recorder_t;
+
+static void recorder_done(recorder_t *rec)
+{
+        if (rec->log_file)
+                fclose(rec->log_file);
+        trace_log_done(&rec->log);
+}
 
 /* On the listener's thread, while the caller waits; the main thread reads the log only after
  * the sandbox has ended and the listener has stopped. */
@@ -99,13 +107,6 @@ static int find_program(const char *name, const char *cwd, char **ret)
         return -ENOENT;
 }
 
-static bool under(const char *path, const char *dir)
-{
-        size_t n = strlen(dir);
-
-        return STRNEQ(path, dir, n) && (path[n] == '\0' || path[n] == '/');
-}
-
 /* The view: the host read-only; fresh /proc, /dev, /dev/shm and /tmp as lamina run makes
  * them; the working directory writable. */
 static void trace_config(sandbox_config_t *c, sandbox_op_t ops[5], const char *cwd)
@@ -165,10 +166,10 @@ int cmd_trace(int argc, char **argv)
         const char *output = NULL, *against = NULL, *log_path = NULL;
         _cleanup_free_ char *cwd = NULL, *program = NULL, *text = NULL, *out_abs = NULL;
         _cleanup_(manifest_freep) manifest_t *m = NULL;
-        python_info_t python = {0};
+        _cleanup_(python_info_done) python_info_t python = {0};
         trace_var_t vars[5];
         bool template = false;
-        recorder_t rec = {0};
+        _cleanup_(recorder_done) recorder_t rec = {0};
         sandbox_op_t ops[5];
         sandbox_config_t config;
         sandbox_result_t res;
@@ -216,8 +217,8 @@ int cmd_trace(int argc, char **argv)
         }
         /* lamina run gives the program an empty /tmp and /dev/shm: a program there could be
          * traced, but never run */
-        if (under(cwd, "/tmp") || under(cwd, "/dev/shm") || under(cwd, "/proc") ||
-            under(cwd, "/dev")) {
+        if (path_under(cwd, "/tmp") || path_under(cwd, "/dev/shm") || path_under(cwd, "/proc") ||
+            path_under(cwd, "/dev")) {
                 log_error("the working directory '%s' is one that lamina run replaces (/tmp, "
                           "/dev/shm, /proc, /dev): trace from a directory elsewhere",
                           cwd);
@@ -265,7 +266,6 @@ int cmd_trace(int argc, char **argv)
                 rec.log_file = fopen(log_path, "we");
                 if (!rec.log_file) {
                         log_error("cannot open the log '%s': %m", log_path);
-                        python_info_done(&python);
                         return LAMINA_EXIT_FAILED;
                 }
                 setvbuf(rec.log_file, NULL, _IOLBF, 0);
@@ -278,20 +278,14 @@ int cmd_trace(int argc, char **argv)
         config.record = record;
         config.record_userdata = &rec;
         r = sandbox_run(&config, &res);
-        if (rec.log_file)
-                fclose(rec.log_file);
         if (r < 0) {
                 log_error("%s", res.message);
-                python_info_done(&python);
-                trace_log_done(&rec.log);
                 return LAMINA_EXIT_SETUP;
         }
         code = sandbox_exit_code(&res);
         if (res.outcome != SANDBOX_RAN || rec.error < 0) {
                 if (rec.error < 0)
                         log_error_errno(rec.error, "cannot record the run: %m");
-                python_info_done(&python);
-                trace_log_done(&rec.log);
                 return res.outcome != SANDBOX_RAN ? code : LAMINA_EXIT_FAILED;
         }
         if (code != 0)
@@ -308,8 +302,6 @@ int cmd_trace(int argc, char **argv)
                 r = m ? trace_against(&rec.log, &prog, m, &topts, &text, &size, err, sizeof(err))
                       : trace_generate(&rec.log, &prog, &topts, &text, &size, err, sizeof(err));
         }
-        python_info_done(&python);
-        trace_log_done(&rec.log);
         if (r < 0) {
                 if (err[0])
                         log_error("%s", err);

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 #include "shared/macro.h"
+#include "shared/path.h"
+#include "shared/strbuf.h"
 
 typedef enum explain_verb {
         VERB_OPEN,
@@ -73,24 +75,9 @@ void view_inspect(int procfd, const request_t *q, verdict_t *v);
  * (normalised). Returns how many are in out. */
 int view_interpreters(int procfd, const char *path, char (*out)[PATH_MAX], int max);
 
-/* Whether path is prefix or below it, component-wise. Both absolute and normalised. */
-bool path_under(const char *path, const char *prefix);
-
-/* A growable string; after an allocation failure it stays failed and holds nothing useful. */
-typedef struct strbuf {
-        char *data;
-        size_t size;
-        size_t capacity;
-        bool failed;
-} strbuf_t;
-
-void strbuf_add(strbuf_t *b, const char *s, size_t size);
-void strbuf_addf(strbuf_t *b, const char *fmt, ...) _printf_(2, 3);
 /* Adds s as the inside of a TOML basic string: '"', '\' and control characters escaped,
  * valid UTF-8 as is, other bytes as \xNN (which no manifest can name). */
 void strbuf_add_quoted(strbuf_t *b, const char *s);
-void strbuf_reset(strbuf_t *b);
-void strbuf_free(strbuf_t *b);
 
 /* Adds "N (argv < parent's argv < ...)" for the process behind procfd: N as its own pid
  * namespace sees it, the argv chain up to (not including) stop_pid, lamina's own pid, or pid 1,

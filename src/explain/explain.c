@@ -432,7 +432,7 @@ static void record_one(explain_t *e, int procfd, const char *path, unsigned use,
         if (asprintf(&key, "%u %s", use, path) < 0 || strset_add(&e->recorded, key) <= 0)
                 return;
         process_describe(e->proc_fd, procfd, e->opts.init_pid, &process);
-        if (!process.failed)
+        if (!process.error)
                 e->opts.record(path, use, is_dir, process.data, e->opts.record_userdata);
         strbuf_free(&process);
 }
@@ -621,7 +621,7 @@ static void serve_one(explain_t *e)
         /* fails when the target died meanwhile: nothing to do about it */
         (void)seccomp_notify_respond(e->notify_fd, e->resp);
 
-        if (!e->line.failed && e->line.size > 0)
+        if (!e->line.error && e->line.size > 0)
                 write_line(e->opts.log_fd, e->line.data, e->line.size);
 }
 

@@ -20,52 +20,6 @@
 #define CHAIN_MAX         8    /* processes shown */
 #define CMDLINE_READ_MAX  4096 /* bytes of /proc/PID/cmdline read */
 
-static bool strbuf_reserve(strbuf_t *b, size_t more)
-{
-        size_t want;
-        char *p;
-
-        if (b->failed)
-                return false;
-        if (b->size + more + 1 <= b->capacity)
-                return true;
-        want = MAX(b->capacity * 2, b->size + more + 1);
-        want = MAX(want, (size_t)256);
-        p = realloc(b->data, want);
-        if (!p) {
-                b->failed = true;
-                return false;
-        }
-        b->data = p;
-        b->capacity = want;
-        return true;
-}
-
-void strbuf_add(strbuf_t *b, const char *s, size_t size)
-{
-        if (!strbuf_reserve(b, size))
-                return;
-        memcpy(b->data + b->size, s, size);
-        b->size += size;
-        b->data[b->size] = '\0';
-}
-
-void strbuf_addf(strbuf_t *b, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        if (n < 0 || !strbuf_reserve(b, (size_t)n))
-                return;
-        va_start(ap, fmt);
-        vsnprintf(b->data + b->size, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        b->size += (size_t)n;
-}
-
 void strbuf_add_quoted(strbuf_t *b, const char *s)
 {
         size_t len = strlen(s);
@@ -106,20 +60,6 @@ void strbuf_add_quoted(strbuf_t *b, const char *s)
                 }
                 i++;
         }
-}
-
-void strbuf_reset(strbuf_t *b)
-{
-        b->size = 0;
-        b->failed = false;
-        if (b->data)
-                b->data[0] = '\0';
-}
-
-void strbuf_free(strbuf_t *b)
-{
-        free(b->data);
-        *b = (strbuf_t){0};
 }
 
 /* Reads a small /proc file below dirfd into buf, NUL-terminated. Returns its size or -errno. */

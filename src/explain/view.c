@@ -29,15 +29,6 @@
 /* The bytes of a file that Linux reads to find a "#!" line (BINPRM_BUF_SIZE). */
 #define SHEBANG_SIZE 256
 
-bool path_under(const char *path, const char *prefix)
-{
-        size_t n = strlen(prefix);
-
-        if (STREQ(prefix, "/"))
-                return true;
-        return strncmp(path, prefix, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 /* Appends the components of s to the normalised absolute path out[0..*n): "." and empty
  * components vanish, ".." takes the last one away (and stays at "/"). Lexical, so a ".."
  * after a symlink can differ from what the kernel does; it only names paths in messages and

@@ -1181,20 +1181,12 @@ static int check_files(builder_t *b)
         return r;
 }
 
-/* Whether path is prefix itself or below it, component-wise; the rest (from its '/') in
- * *ret_rest. */
-static bool path_under(const char *path, const char *prefix, const char **ret_rest)
+/* What follows prefix in path (from its '/'), when path is prefix or below it; else NULL. */
+static const char *rest_below(const char *path, const char *prefix)
 {
-        size_t n = strlen(prefix);
-
-        if (STREQ(prefix, "/")) {
-                *ret_rest = path;
-                return true;
-        }
-        if (strncmp(path, prefix, n) != 0 || (path[n] != '/' && path[n] != '\0'))
-                return false;
-        *ret_rest = path + n;
-        return true;
+        if (!path_under(path, prefix))
+                return NULL;
+        return STREQ(prefix, "/") ? path : path + strlen(prefix);
 }
 
 int manifest_view_path(const manifest_t *m, const char *host_path, char *buf, size_t size)
@@ -1205,15 +1197,16 @@ int manifest_view_path(const manifest_t *m, const char *host_path, char *buf, si
 
         for (size_t i = 0; i < m->mount_count; i++) {
                 const manifest_mount_t *mt = &m->mounts[i];
-                const char *r;
-                if (mt->type == MANIFEST_MOUNT_CHROOT && path_under(host_path, mt->host_path, &r) &&
-                    strlen(mt->host_path) + 1 > best) {
+                const char *r = mt->type == MANIFEST_MOUNT_CHROOT
+                                        ? rest_below(host_path, mt->host_path)
+                                        : NULL;
+                if (r && strlen(mt->host_path) + 1 > best) {
                         best = strlen(mt->host_path) + 1;
                         base = mt->path;
                         rest = r;
                 }
         }
-        if (!base && path_under(host_path, m->root_host_path, &rest))
+        if (!base && (rest = rest_below(host_path, m->root_host_path)))
                 base = "/";
         if (!base) {
                 base = "";

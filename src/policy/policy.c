@@ -16,6 +16,7 @@
 #include "manifest/tree.h"
 #include "policy/policy.h"
 #include "shared/macro.h"
+#include "shared/path.h"
 
 /* A growing array of owned strings, NULL-terminated when it is used as argv or envp. */
 typedef struct strv {
@@ -197,13 +198,6 @@ static int shorter_target_first(const void *a, const void *b)
 }
 
 static int compile_allowed(policy_t *p, const manifest_t *m, manifest_error_t *e);
-
-static bool path_under(const char *path, const char *dir)
-{
-        size_t n = strlen(dir);
-
-        return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
 
 /* A trusted file that the view would show in a tmpfs the sandbox mounts (/tmp, /dev/shm,
  * fs.mounts) would be hidden by it, and an allowed path below one would have no mount point:

@@ -2,8 +2,20 @@
  * generator (paths the listener recorded). */
 #pragma once
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Whether path is dir or below it, component-wise ("/a/bc" is not below "/a/b"). Both
+ * absolute and normalised. */
+static inline bool path_under(const char *path, const char *dir)
+{
+        size_t n = strlen(dir);
+
+        if (n == 1 && dir[0] == '/')
+                return path[0] == '/';
+        return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
 
 /* Normalises an absolute path lexically: no "//", ".", ".." or trailing slash (but "/"); ".."
  * above "/" stays at "/". Returns a new string, or NULL without memory. */

@@ -514,7 +514,7 @@ static int hash_one(const char *path, uint8_t *buf, uint8_t out[VSTORE_SHA256_SI
 static void *hash_worker(void *userdata)
 {
         hash_pool_t *pool = userdata;
-        _cleanup_free_ uint8_t *buf = malloc(CHUNK_SIZE);
+        _cleanup_free_ uint8_t *buf = malloc(HASH_CHUNK_SIZE);
 
         for (;;) {
                 size_t i = atomic_fetch_add(&pool->next, 1);

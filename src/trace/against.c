@@ -89,7 +89,7 @@ static int lines_add(lines_t *l, const char *path, strbuf_t *text)
                 r = -ENOMEM;
         if (r == 0)
                 l->items[l->count++] = (line_t){.path = copy, .text = TAKE_PTR(text->data)};
-        sb_done(text);
+        strbuf_free(text);
         return r;
 }
 
@@ -166,9 +166,9 @@ static int put_uri(ctx_t *c, strbuf_t *b, const char *path, bool dir)
                 return err_fail(c->err, c->err_size, -EINVAL,
                                 "'%s' is not valid UTF-8: a manifest cannot hold it",
                                 trace_quote(path, q, sizeof(q)));
-        sb_puts(b, "\"file:");
+        strbuf_puts(b, "\"file:");
         sb_toml_escape(b, path);
-        sb_puts(b, dir && !STREQ(path, "/") ? "/\"" : "\"");
+        strbuf_puts(b, dir && !STREQ(path, "/") ? "/\"" : "\"");
         return 0;
 }
 
@@ -177,22 +177,22 @@ static int need(ctx_t *c, const char *key, const item_t *it, const char *note)
         strbuf_t b = {0};
         int r;
 
-        sb_printf(&b, "%s = [", key);
+        strbuf_addf(&b, "%s = [", key);
         r = put_uri(c, &b, it->path, it->dir);
         if (r < 0) {
-                sb_done(&b);
+                strbuf_free(&b);
                 return r;
         }
-        sb_puts(&b, "]");
+        strbuf_puts(&b, "]");
         if (it->first || note)
-                sb_puts(&b, " #");
+                strbuf_puts(&b, " #");
         if (it->first) {
-                sb_puts(&b, " ");
+                strbuf_puts(&b, " ");
                 sb_comment_text(&b, it->first, 200);
         }
         if (note)
-                sb_puts(&b, note);
-        sb_puts(&b, "\n");
+                strbuf_puts(&b, note);
+        strbuf_puts(&b, "\n");
         return lines_add(&c->needed, it->path, &b);
 }
 
@@ -283,16 +283,16 @@ static int compare_unused(ctx_t *c, const manifest_file_t *files, size_t count, 
                         if ((walked < 0 && walked != -E2BIG) || n.used >= n.files)
                                 continue; /* gone, unreadable, or used whole */
                 }
-                sb_printf(&b, "# %s: ", key);
+                strbuf_addf(&b, "# %s: ", key);
                 r = put_uri(c, &b, f->host_path, f->is_dir);
                 if (r < 0) {
-                        sb_done(&b);
+                        strbuf_free(&b);
                         return r;
                 }
                 if (used)
-                        sb_printf(&b, " # %zu of %s%zu files used", n.used,
-                                  walked == -E2BIG ? "more than " : "", n.files);
-                sb_puts(&b, "\n");
+                        strbuf_addf(&b, " # %zu of %s%zu files used", n.used,
+                                    walked == -E2BIG ? "more than " : "", n.files);
+                strbuf_puts(&b, "\n");
                 r = lines_add(used ? &c->partly : &c->unused, f->host_path, &b);
                 if (r < 0)
                         return r;
@@ -306,7 +306,7 @@ int trace_against(const trace_log_t *log, const trace_program_t *prog, const man
 {
         _cleanup_(trace_plan_done) plan_t p = {0};
         _cleanup_(ctx_done) ctx_t c = {0};
-        _cleanup_(sb_done) strbuf_t b = {0};
+        _cleanup_(strbuf_free) strbuf_t b = {0};
         const char *need_create = NULL, *unused_create = NULL;
         int r;
 
@@ -334,29 +334,29 @@ int trace_against(const trace_log_t *log, const trace_program_t *prog, const man
                 unused_create = "# sgx.allow_file_creation = true\n";
 
         if (c.needed.count || need_create) {
-                sb_puts(&b, "# needed by the run, not in ");
+                strbuf_puts(&b, "# needed by the run, not in ");
                 sb_comment_text(&b, m->path, 4096);
-                sb_puts(&b, ":\n");
+                strbuf_puts(&b, ":\n");
                 for (size_t i = 0; i < c.needed.count; i++)
-                        sb_puts(&b, c.needed.items[i].text);
+                        strbuf_puts(&b, c.needed.items[i].text);
                 if (need_create)
-                        sb_puts(&b, need_create);
+                        strbuf_puts(&b, need_create);
         }
         if (c.unused.count || unused_create) {
-                sb_puts(&b, "# in ");
+                strbuf_puts(&b, "# in ");
                 sb_comment_text(&b, m->path, 4096);
-                sb_puts(&b, ", never used by the run:\n");
+                strbuf_puts(&b, ", never used by the run:\n");
                 for (size_t i = 0; i < c.unused.count; i++)
-                        sb_puts(&b, c.unused.items[i].text);
+                        strbuf_puts(&b, c.unused.items[i].text);
                 if (unused_create)
-                        sb_puts(&b, unused_create);
+                        strbuf_puts(&b, unused_create);
         }
         if (c.partly.count) {
-                sb_puts(&b, "# in ");
+                strbuf_puts(&b, "# in ");
                 sb_comment_text(&b, m->path, 4096);
-                sb_puts(&b, ", partly used by the run:\n");
+                strbuf_puts(&b, ", partly used by the run:\n");
                 for (size_t i = 0; i < c.partly.count; i++)
-                        sb_puts(&b, c.partly.items[i].text);
+                        strbuf_puts(&b, c.partly.items[i].text);
         }
         return sb_take(&b, ret_text, ret_size);
 }

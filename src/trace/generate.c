@@ -47,7 +47,7 @@ typedef struct out {
 
 static void out_done(out_t *out)
 {
-        sb_done(&out->b);
+        strbuf_free(&out->b);
         strset_done(&out->trusted_names);
         strset_done(&out->allowed_names);
 }
@@ -76,7 +76,7 @@ static int var_for(const trace_options_t *o, const char *path, const char **ret_
         for (size_t i = 0; i < o->var_count; i++) {
                 size_t len = strlen(o->vars[i].value);
 
-                if (len > best_len && trace_path_under(path, o->vars[i].value)) {
+                if (len > best_len && path_under(path, o->vars[i].value)) {
                         best = (int)i;
                         best_len = len;
                 }
@@ -92,16 +92,16 @@ static void put_path_text(out_t *out, const char *prefix, const char *path, cons
         const char *rest = path;
         int var = var_for(out->o, path, &rest);
 
-        sb_puts(&out->b, prefix);
+        strbuf_puts(&out->b, prefix);
         if (var >= 0) {
                 char mark[2] = {'\0', (char)(var + 1)};
-                sb_add(&out->b, mark, 2);
+                strbuf_add(&out->b, mark, 2);
         }
         if (out->legacy)
-                sb_puts(&out->b, rest);
+                strbuf_puts(&out->b, rest);
         else
                 sb_toml_escape(&out->b, rest);
-        sb_puts(&out->b, suffix);
+        strbuf_puts(&out->b, suffix);
 }
 
 /* what names the text ("path '/x'", "the value of environment variable 'X'"). */
@@ -162,22 +162,22 @@ static void put_value(out_t *out, const char *prefix, const char *path, const ch
                 }
         }
         if (quoting)
-                sb_puts(&out->b, "\"");
+                strbuf_puts(&out->b, "\"");
         if (path)
                 put_path_text(out, prefix, path, suffix);
         else if (out->legacy)
-                sb_puts(&out->b, text);
+                strbuf_puts(&out->b, text);
         else
                 sb_toml_escape(&out->b, text);
         if (quoting)
-                sb_puts(&out->b, "\"");
+                strbuf_puts(&out->b, "\"");
 }
 
 static void put_first(out_t *out, const char *first)
 {
         if (!first)
                 return;
-        sb_puts(&out->b, " # ");
+        strbuf_puts(&out->b, " # ");
         sb_comment_text(&out->b, first, FIRST_MAX);
 }
 
@@ -187,17 +187,17 @@ static void put_header(out_t *out, const trace_program_t *prog)
 
         for (size_t i = 0; i < prog->argc; i++) {
                 if (i > 0)
-                        sb_puts(&args, " ");
-                sb_puts(&args, prog->argv[i] ? prog->argv[i] : "");
+                        strbuf_puts(&args, " ");
+                strbuf_puts(&args, prog->argv[i] ? prog->argv[i] : "");
         }
-        sb_puts(&out->b, "# lamina trace: ");
+        strbuf_puts(&out->b, "# lamina trace: ");
         sb_comment_text(&out->b, args.data ? args.data : "", HEADER_MAX);
-        sb_puts(&out->b, " (in ");
+        strbuf_puts(&out->b, " (in ");
         sb_comment_text(&out->b, out->p->cwd, HEADER_MAX);
-        sb_puts(&out->b, ")\n");
+        strbuf_puts(&out->b, ")\n");
         if (args.error && !out->r)
                 out->r = args.error;
-        sb_done(&args);
+        strbuf_free(&args);
 }
 
 /* A name for the environment in TOML: bare when it may be, else quoted. */
@@ -209,7 +209,7 @@ static void put_env_key(out_t *out, const char *name)
                 bare = bare && ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
                                 (*c >= '0' && *c <= '9') || *c == '_' || *c == '-');
         if (bare)
-                sb_puts(&out->b, name);
+                strbuf_puts(&out->b, name);
         else
                 sb_toml_string(&out->b, name);
 }
@@ -269,9 +269,9 @@ static void put_env(out_t *out, const trace_program_t *prog)
                                  trace_quote(name, q, sizeof(q)));
                         break;
                 }
-                sb_puts(&out->b, "loader.env.");
+                strbuf_puts(&out->b, "loader.env.");
                 put_env_key(out, name);
-                sb_puts(&out->b, " = ");
+                strbuf_puts(&out->b, " = ");
                 {
                         char what[TRACE_QUOTE_SIZE + 64];
 
@@ -280,7 +280,7 @@ static void put_env(out_t *out, const trace_program_t *prog)
                                  trace_quote(name, q, sizeof(q)));
                         put_value(out, "", NULL, "", eq + 1, what, false);
                 }
-                sb_puts(&out->b, "\n");
+                strbuf_puts(&out->b, "\n");
         }
         strset_done(&seen);
 }
@@ -297,7 +297,7 @@ static void put_shell_word(strbuf_t *b, const char *s)
                 sb_comment_text(b, s, HEADER_MAX);
                 return;
         }
-        sb_puts(b, "'");
+        strbuf_puts(b, "'");
         for (const char *c = s;;) {
                 const char *quote = strchrnul(c, '\'');
                 _cleanup_free_ char *part = strndup(c, (size_t)(quote - c));
@@ -309,10 +309,10 @@ static void put_shell_word(strbuf_t *b, const char *s)
                 sb_comment_text(b, part, HEADER_MAX);
                 if (!*quote)
                         break;
-                sb_puts(b, "'\\''");
+                strbuf_puts(b, "'\\''");
                 c = quote + 1;
         }
-        sb_puts(b, "'");
+        strbuf_puts(b, "'");
 }
 
 static void put_program(out_t *out, const trace_program_t *prog)
@@ -320,18 +320,18 @@ static void put_program(out_t *out, const trace_program_t *prog)
         const plan_t *p = out->p;
 
         if (!out->legacy) {
-                sb_puts(&out->b, "libos.entrypoint = ");
+                strbuf_puts(&out->b, "libos.entrypoint = ");
                 put_value(out, "", p->entrypoint, "", NULL, "the program", true);
-                sb_puts(&out->b, "\nloader.argv = [");
+                strbuf_puts(&out->b, "\nloader.argv = [");
                 for (size_t i = 0; i < prog->argc && !out->r; i++) {
                         char what[64];
 
                         snprintf(what, sizeof(what), "argument %zu", i);
-                        sb_puts(&out->b, i ? ", " : "");
+                        strbuf_puts(&out->b, i ? ", " : "");
                         put_value(out, "", NULL, "", prog->argv[i] ? prog->argv[i] : "", what,
                                   true);
                 }
-                sb_puts(&out->b, "]\n");
+                strbuf_puts(&out->b, "]\n");
                 return;
         }
         if (prog->argc == 0) {
@@ -340,23 +340,23 @@ static void put_program(out_t *out, const trace_program_t *prog)
                          "Graphene's language cannot say: use TOML");
                 return;
         }
-        sb_puts(&out->b, "loader.exec = ");
+        strbuf_puts(&out->b, "loader.exec = ");
         put_value(out, "file:", p->entrypoint, "", NULL, "the program", true);
-        sb_puts(&out->b, "\n");
+        strbuf_puts(&out->b, "\n");
         if (!prog->argv[0] || !STREQ(prog->argv[0], p->entrypoint)) {
-                sb_puts(&out->b, "loader.execname = ");
+                strbuf_puts(&out->b, "loader.execname = ");
                 put_value(out, "", NULL, "", prog->argv[0] ? prog->argv[0] : "", "argument 0",
                           true);
-                sb_puts(&out->b, "\n");
+                strbuf_puts(&out->b, "\n");
         }
         if (prog->argc > 1) {
-                sb_puts(&out->b, "loader.insecure__use_cmdline_argv = 1\n# Graphene's language "
-                                 "has no loader.argv: give the arguments after the manifest:");
+                strbuf_puts(&out->b, "loader.insecure__use_cmdline_argv = 1\n# Graphene's language "
+                                     "has no loader.argv: give the arguments after the manifest:");
                 for (size_t i = 1; i < prog->argc; i++) {
-                        sb_puts(&out->b, " ");
+                        strbuf_puts(&out->b, " ");
                         put_shell_word(&out->b, prog->argv[i] ? prog->argv[i] : "");
                 }
-                sb_puts(&out->b, "\n");
+                strbuf_puts(&out->b, "\n");
         }
 }
 
@@ -364,34 +364,34 @@ static void put_fs(out_t *out)
 {
         const plan_t *p = out->p;
 
-        sb_puts(&out->b, "fs.root.uri = \"file:/\"\n");
-        sb_puts(&out->b, "fs.start_dir = ");
+        strbuf_puts(&out->b, "fs.root.uri = \"file:/\"\n");
+        strbuf_puts(&out->b, "fs.start_dir = ");
         put_value(out, "", p->cwd, "", NULL, "the working directory", true);
-        sb_puts(&out->b, "\n");
+        strbuf_puts(&out->b, "\n");
         if (p->tmpfs.count == 0)
                 return;
         /* the view must have these directories, and the run used nothing in them */
         if (!out->legacy)
-                sb_puts(&out->b, "fs.mounts = [\n");
+                strbuf_puts(&out->b, "fs.mounts = [\n");
         for (size_t i = 0; i < p->tmpfs.count; i++) {
                 const item_t *it = &p->tmpfs.items[i];
 
                 if (out->legacy) {
-                        sb_printf(&out->b, "fs.mount.empty%zu.type = \"tmpfs\"\n", i + 1);
-                        sb_printf(&out->b, "fs.mount.empty%zu.path = ", i + 1);
+                        strbuf_addf(&out->b, "fs.mount.empty%zu.type = \"tmpfs\"\n", i + 1);
+                        strbuf_addf(&out->b, "fs.mount.empty%zu.path = ", i + 1);
                 } else {
-                        sb_puts(&out->b, "  { type = \"tmpfs\", path = ");
+                        strbuf_puts(&out->b, "  { type = \"tmpfs\", path = ");
                 }
                 put_value(out, "", it->path, "", NULL, "a directory", true);
-                sb_puts(&out->b, out->legacy ? "" : " },");
+                strbuf_puts(&out->b, out->legacy ? "" : " },");
                 if (STREQ(it->path, p->cwd))
-                        sb_puts(&out->b, " # the start directory: the run used nothing in it");
+                        strbuf_puts(&out->b, " # the start directory: the run used nothing in it");
                 else
                         put_first(out, it->first);
-                sb_puts(&out->b, "\n");
+                strbuf_puts(&out->b, "\n");
         }
         if (!out->legacy)
-                sb_puts(&out->b, "]\n");
+                strbuf_puts(&out->b, "]\n");
 }
 
 /* Graphene's NAME for path: its letters, digits, '_' and '-', the rest '_', made unique. */
@@ -451,13 +451,13 @@ static void put_files_legacy(out_t *out)
                         out_fail(out, -ENOMEM, "out of memory");
                         break;
                 }
-                sb_printf(&out->b, "sgx.trusted_files.%s = ", name);
+                strbuf_addf(&out->b, "sgx.trusted_files.%s = ", name);
                 put_value(out, "file:", it->path, it->dir ? "/" : "", NULL, "path", true);
                 put_first(out, it->first);
-                sb_puts(&out->b, "\n");
+                strbuf_puts(&out->b, "\n");
                 if (!it->dir) {
                         vstore_hex(it->sha256, hex);
-                        sb_printf(&out->b, "sgx.trusted_checksum.%s = \"%s\"\n", name, hex);
+                        strbuf_addf(&out->b, "sgx.trusted_checksum.%s = \"%s\"\n", name, hex);
                 }
         }
         for (size_t i = 0; i < p->allowed.count && !out->r; i++) {
@@ -468,13 +468,13 @@ static void put_files_legacy(out_t *out)
                         out_fail(out, -ENOMEM, "out of memory");
                         break;
                 }
-                sb_printf(&out->b, "sgx.allowed_files.%s = ", name);
+                strbuf_addf(&out->b, "sgx.allowed_files.%s = ", name);
                 put_value(out, "file:", it->path, it->dir ? "/" : "", NULL, "path", true);
                 put_first(out, it->first);
-                sb_puts(&out->b, "\n");
+                strbuf_puts(&out->b, "\n");
         }
         if (p->create)
-                sb_puts(&out->b, "sgx.allow_file_creation = 1\n");
+                strbuf_puts(&out->b, "sgx.allow_file_creation = 1\n");
 }
 
 static void put_files_toml(out_t *out)
@@ -482,39 +482,40 @@ static void put_files_toml(out_t *out)
         const plan_t *p = out->p;
         char hex[2 * VSTORE_SHA256_SIZE + 1];
 
-        sb_puts(&out->b, p->trusted.count ? "sgx.trusted_files = [\n" : "sgx.trusted_files = [");
+        strbuf_puts(&out->b,
+                    p->trusted.count ? "sgx.trusted_files = [\n" : "sgx.trusted_files = [");
         for (size_t i = 0; i < p->trusted.count && !out->r; i++) {
                 const item_t *it = &p->trusted.items[i];
 
                 if (it->dir) {
-                        sb_puts(&out->b, "  ");
+                        strbuf_puts(&out->b, "  ");
                         put_value(out, "file:", it->path, "/", NULL, "path", true);
                 } else {
                         vstore_hex(it->sha256, hex);
-                        sb_puts(&out->b, "  { uri = ");
+                        strbuf_puts(&out->b, "  { uri = ");
                         put_value(out, "file:", it->path, "", NULL, "path", true);
-                        sb_printf(&out->b, ", sha256 = \"%s\" }", hex);
+                        strbuf_addf(&out->b, ", sha256 = \"%s\" }", hex);
                 }
-                sb_puts(&out->b, ",");
+                strbuf_puts(&out->b, ",");
                 put_first(out, it->first);
-                sb_puts(&out->b, "\n");
+                strbuf_puts(&out->b, "\n");
         }
-        sb_puts(&out->b, "]\n");
+        strbuf_puts(&out->b, "]\n");
         if (p->allowed.count) {
-                sb_puts(&out->b, "sgx.allowed_files = [\n");
+                strbuf_puts(&out->b, "sgx.allowed_files = [\n");
                 for (size_t i = 0; i < p->allowed.count && !out->r; i++) {
                         const item_t *it = &p->allowed.items[i];
 
-                        sb_puts(&out->b, "  ");
+                        strbuf_puts(&out->b, "  ");
                         put_value(out, "file:", it->path, it->dir ? "/" : "", NULL, "path", true);
-                        sb_puts(&out->b, ",");
+                        strbuf_puts(&out->b, ",");
                         put_first(out, it->first);
-                        sb_puts(&out->b, "\n");
+                        strbuf_puts(&out->b, "\n");
                 }
-                sb_puts(&out->b, "]\n");
+                strbuf_puts(&out->b, "]\n");
         }
         if (p->create)
-                sb_puts(&out->b, "sgx.allow_file_creation = true\n");
+                strbuf_puts(&out->b, "sgx.allow_file_creation = true\n");
 }
 
 static void put_left_out(out_t *out)
@@ -523,16 +524,16 @@ static void put_left_out(out_t *out)
 
         if (p->left_out.count == 0)
                 return;
-        sb_puts(&out->b, "\n# Used by the run, but not given by this manifest:\n");
+        strbuf_puts(&out->b, "\n# Used by the run, but not given by this manifest:\n");
         for (size_t i = 0; i < p->left_out.count; i++) {
                 const item_t *it = &p->left_out.items[i];
 
-                sb_puts(&out->b, "# \"");
+                strbuf_puts(&out->b, "# \"");
                 sb_comment_text(&out->b, it->path, PATH_MAX);
-                sb_puts(&out->b, "\": ");
-                sb_puts(&out->b, it->why);
+                strbuf_puts(&out->b, "\": ");
+                strbuf_puts(&out->b, it->why);
                 put_first(out, it->first);
-                sb_puts(&out->b, "\n");
+                strbuf_puts(&out->b, "\n");
         }
 }
 
@@ -546,14 +547,14 @@ static int detemplate(const trace_options_t *o, const strbuf_t *in, strbuf_t *re
                 char next = i + 1 < n ? (s[i + 1] == '\0' ? '{' : s[i + 1]) : '\0';
 
                 if (s[i] == '\0') {
-                        sb_printf(ret, "{{ %s }}", o->vars[(unsigned char)s[i + 1] - 1].name);
+                        strbuf_addf(ret, "{{ %s }}", o->vars[(unsigned char)s[i + 1] - 1].name);
                         i++;
                 } else if (s[i] == '{' && next && strchr("{%#$", next)) {
-                        sb_puts(ret, "{{ \"{\" }}");
+                        strbuf_puts(ret, "{{ \"{\" }}");
                 } else if (s[i] == '$' && next == '(') {
-                        sb_puts(ret, "{{ \"$\" }}");
+                        strbuf_puts(ret, "{{ \"$\" }}");
                 } else {
-                        sb_add(ret, s + i, 1);
+                        strbuf_add(ret, s + i, 1);
                 }
         }
         return ret->error;
@@ -616,7 +617,7 @@ int trace_generate(const trace_log_t *log, const trace_program_t *prog, const tr
 {
         _cleanup_(trace_plan_done) plan_t p = {0};
         _cleanup_(out_done) out_t out = {0};
-        _cleanup_(sb_done) strbuf_t final = {0};
+        _cleanup_(strbuf_free) strbuf_t final = {0};
         int r;
 
         err_clear(err, err_size);
@@ -641,7 +642,7 @@ int trace_generate(const trace_log_t *log, const trace_program_t *prog, const tr
         put_program(&out, prog);
         put_env(&out, prog);
         put_fs(&out);
-        sb_puts(&out.b, "\n");
+        strbuf_puts(&out.b, "\n");
         if (out.legacy)
                 put_files_legacy(&out);
         else

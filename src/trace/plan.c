@@ -52,7 +52,7 @@ static const char *const tmpfs_dirs[] = {"/tmp", "/dev/shm"};
 static const char *runtime_dir_of(const char *path)
 {
         for (size_t i = 0; i < ELEMENTSOF(runtime_dirs); i++)
-                if (trace_path_under(path, runtime_dirs[i]))
+                if (path_under(path, runtime_dirs[i]))
                         return runtime_dirs[i];
         return NULL;
 }
@@ -60,7 +60,7 @@ static const char *runtime_dir_of(const char *path)
 static const char *tmpfs_dir_of(const char *path)
 {
         for (size_t i = 0; i < ELEMENTSOF(tmpfs_dirs); i++)
-                if (trace_path_under(path, tmpfs_dirs[i]))
+                if (path_under(path, tmpfs_dirs[i]))
                         return tmpfs_dirs[i];
         return NULL;
 }
@@ -279,7 +279,7 @@ static int check_program(plan_t *p, const trace_program_t *prog, const trace_opt
                                 "the program '%s' is below %s, which lamina run replaces with "
                                 "its own: it could not start",
                                 trace_quote(p->entrypoint, q, sizeof(q)), dir);
-        if (p->exclude && trace_path_under(p->entrypoint, p->exclude))
+        if (p->exclude && path_under(p->entrypoint, p->exclude))
                 return err_fail(err, err_size, -EINVAL,
                                 "the program '%s' is the path excluded from the manifest",
                                 trace_quote(p->entrypoint, q, sizeof(q)));
@@ -332,7 +332,7 @@ static int classify(plan_t *p, const trace_entry_t *e, bool hash, items_t *candi
                                                    "empty tmpfs");
                 return 0;
         }
-        if (p->exclude && trace_path_under(e->path, p->exclude))
+        if (p->exclude && path_under(e->path, p->exclude))
                 return 0;
 
         if (e->uses & (TRACE_WRITE | TRACE_CREATE)) {
@@ -387,8 +387,7 @@ static bool not_a_dir_entry(const item_t *it, void *userdata)
 {
         const dir_rules_t *d = userdata;
 
-        return STREQ(it->path, "/") ||
-               (d->p->exclude && trace_path_under(d->p->exclude, it->path)) ||
+        return STREQ(it->path, "/") || (d->p->exclude && path_under(d->p->exclude, it->path)) ||
                trace_strv_has(d->allowed, d->allowed_count, it->path) ||
                trace_strv_any_below(d->allowed, d->allowed_count, it->path);
 }
@@ -471,8 +470,7 @@ static bool dir_shown(const plan_t *p, const char *dir)
         for (size_t l = 0; l < ELEMENTSOF(lists); l++)
                 for (size_t i = 0; i < lists[l]->count; i++) {
                         const item_t *it = &lists[l]->items[i];
-                        if (trace_path_under(it->path, dir) ||
-                            (it->dir && trace_path_under(dir, it->path)))
+                        if (path_under(it->path, dir) || (it->dir && path_under(dir, it->path)))
                                 return true;
                 }
         return false;
@@ -484,8 +482,7 @@ static bool holds_another(const item_t *it, void *userdata)
         const items_t *l = userdata;
 
         for (size_t i = 0; i < l->count; i++)
-                if (!STREQ(l->items[i].path, it->path) &&
-                    trace_path_under(l->items[i].path, it->path))
+                if (!STREQ(l->items[i].path, it->path) && path_under(l->items[i].path, it->path))
                         return true;
         return false;
 }
@@ -505,8 +502,8 @@ static int add_tmpfs(plan_t *p)
                 const trace_entry_t *e = p->sorted[i];
 
                 if (!e->is_dir || runtime_dir_of(e->path) ||
-                    (p->exclude && trace_path_under(e->path, p->exclude)) ||
-                    dir_shown(p, e->path) || stat(e->path, &st) < 0 || !S_ISDIR(st.st_mode))
+                    (p->exclude && path_under(e->path, p->exclude)) || dir_shown(p, e->path) ||
+                    stat(e->path, &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
                 r = items_add(&p->tmpfs, e->path, e->first, true, NULL);
                 if (r < 0)

@@ -11,6 +11,7 @@
 #include "shared/err.h"
 #include "shared/macro.h"
 #include "shared/path.h"
+#include "shared/strbuf.h"
 #include "store/store.h"
 #include "trace/trace.h"
 
@@ -25,8 +26,6 @@ const char *trace_quote(const char *s, char *buf, size_t size);
 
 /* Absolute, no "//", "." or ".." component, no trailing '/' (but "/"), shorter than PATH_MAX. */
 bool trace_path_is_normalised(const char *path);
-/* path is dir or below it, component-wise ("/a/bc" is not below "/a/b"). */
-bool trace_path_under(const char *path, const char *dir);
 /* The directory that holds path ("/" for "/x"); NULL when out of memory. */
 char *trace_path_parent(const char *path);
 
@@ -94,18 +93,6 @@ const trace_entry_t *trace_log_find(const trace_log_t *log, const char *path);
 
 /* ---- text ---- */
 
-/* A growing NUL-terminated buffer with a sticky error (-ENOMEM, or -E2BIG past
- * MANIFEST_SIZE_MAX): writes after a failure do nothing, and the caller checks once. */
-typedef struct strbuf {
-        char *data;
-        size_t size, capacity;
-        int error;
-} strbuf_t;
-
-void sb_add(strbuf_t *b, const char *s, size_t n);
-void sb_puts(strbuf_t *b, const char *s);
-void sb_printf(strbuf_t *b, const char *fmt, ...) _printf_(2, 3);
-void sb_done(strbuf_t *b);
 /* s as the inside of a TOML basic string: '"', '\\' and control characters escaped; s must be
  * valid UTF-8. */
 void sb_toml_escape(strbuf_t *b, const char *s);
@@ -114,7 +101,8 @@ void sb_toml_string(strbuf_t *b, const char *s);
 /* s inside a comment: one line, valid UTF-8 (other bytes and control characters become '?'),
  * cut with "..." after max bytes. */
 void sb_comment_text(strbuf_t *b, const char *s, size_t max);
-/* Hands out the text (never NULL on success) and its size, or returns the error. */
+/* Hands out the text (never NULL on success) and its size, or returns the error: -E2BIG past
+ * MANIFEST_SIZE_MAX, as no manifest reader would take it. */
 int sb_take(strbuf_t *b, char **ret_text, size_t *ret_size);
 
 /* Whether s is valid UTF-8 (and so can be written in a manifest). */

@@ -72,15 +72,6 @@ bool trace_path_is_normalised(const char *path)
         return true;
 }
 
-bool trace_path_under(const char *path, const char *dir)
-{
-        size_t n = strlen(dir);
-
-        if (STREQ(dir, "/"))
-                return path[0] == '/';
-        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 char *trace_path_parent(const char *path)
 {
         const char *slash = strrchr(path, '/');
@@ -284,61 +275,6 @@ int trace_walk_files(const char *dir, size_t max_nodes, int (*fn)(const char *pa
 
 /* ---- text ---- */
 
-void sb_add(strbuf_t *b, const char *s, size_t n)
-{
-        if (b->error || n == 0)
-                return;
-        if (n > MANIFEST_SIZE_MAX - b->size) {
-                b->error = -E2BIG;
-                return;
-        }
-        if (b->size + n + 1 > b->capacity) {
-                size_t capacity = b->capacity ? b->capacity : 4096;
-                char *grown;
-
-                while (capacity < b->size + n + 1)
-                        capacity *= 2;
-                grown = realloc(b->data, capacity);
-                if (!grown) {
-                        b->error = -ENOMEM;
-                        return;
-                }
-                b->data = grown;
-                b->capacity = capacity;
-        }
-        memcpy(b->data + b->size, s, n);
-        b->size += n;
-        b->data[b->size] = '\0';
-}
-
-void sb_puts(strbuf_t *b, const char *s)
-{
-        sb_add(b, s, strlen(s));
-}
-
-void sb_printf(strbuf_t *b, const char *fmt, ...)
-{
-        _cleanup_free_ char *s = NULL;
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-                if (!b->error)
-                        b->error = -ENOMEM;
-                return;
-        }
-        sb_add(b, s, (size_t)n);
-}
-
-void sb_done(strbuf_t *b)
-{
-        free(b->data);
-        *b = (strbuf_t){0};
-}
-
 void sb_toml_escape(strbuf_t *b, const char *s)
 {
         for (const char *run = s;; s++) {
@@ -347,34 +283,34 @@ void sb_toml_escape(strbuf_t *b, const char *s)
 
                 if (c != '\0' && c != '"' && c != '\\' && c >= 0x20 && c != 0x7f)
                         continue;
-                sb_add(b, run, (size_t)(s - run));
+                strbuf_add(b, run, (size_t)(s - run));
                 if (c == '\0')
                         break;
                 switch (c) {
                 case '"':
-                        sb_add(b, "\\\"", 2);
+                        strbuf_add(b, "\\\"", 2);
                         break;
                 case '\\':
-                        sb_add(b, "\\\\", 2);
+                        strbuf_add(b, "\\\\", 2);
                         break;
                 case '\b':
-                        sb_add(b, "\\b", 2);
+                        strbuf_add(b, "\\b", 2);
                         break;
                 case '\t':
-                        sb_add(b, "\\t", 2);
+                        strbuf_add(b, "\\t", 2);
                         break;
                 case '\n':
-                        sb_add(b, "\\n", 2);
+                        strbuf_add(b, "\\n", 2);
                         break;
                 case '\f':
-                        sb_add(b, "\\f", 2);
+                        strbuf_add(b, "\\f", 2);
                         break;
                 case '\r':
-                        sb_add(b, "\\r", 2);
+                        strbuf_add(b, "\\r", 2);
                         break;
                 default:
                         snprintf(esc, sizeof(esc), "\\u%04X", c);
-                        sb_add(b, esc, 6);
+                        strbuf_add(b, esc, 6);
                 }
                 run = s + 1;
         }
@@ -382,9 +318,9 @@ void sb_toml_escape(strbuf_t *b, const char *s)
 
 void sb_toml_string(strbuf_t *b, const char *s)
 {
-        sb_add(b, "\"", 1);
+        strbuf_add(b, "\"", 1);
         sb_toml_escape(b, s);
-        sb_add(b, "\"", 1);
+        strbuf_add(b, "\"", 1);
 }
 
 void sb_comment_text(strbuf_t *b, const char *s, size_t max)
@@ -396,15 +332,15 @@ void sb_comment_text(strbuf_t *b, const char *s, size_t max)
                 unsigned char c = (unsigned char)s[i];
 
                 if (done + (seq ? seq : 1) > max) {
-                        sb_add(b, "...", 3);
+                        strbuf_add(b, "...", 3);
                         return;
                 }
                 if (seq > 1 || (seq == 1 && c >= 0x20 && c != 0x7f)) {
-                        sb_add(b, s + i, seq);
+                        strbuf_add(b, s + i, seq);
                         i += seq;
                         done += seq;
                 } else {
-                        sb_add(b, "?", 1);
+                        strbuf_add(b, "?", 1);
                         i++;
                         done++;
                 }
@@ -413,17 +349,11 @@ void sb_comment_text(strbuf_t *b, const char *s, size_t max)
 
 int sb_take(strbuf_t *b, char **ret_text, size_t *ret_size)
 {
-        if (b->error)
-                return b->error;
-        if (!b->data) {
-                b->data = strdup("");
-                if (!b->data)
-                        return -ENOMEM;
+        if (!b->error && b->size > MANIFEST_SIZE_MAX) {
+                strbuf_free(b);
+                return -E2BIG;
         }
-        *ret_text = TAKE_PTR(b->data);
-        *ret_size = b->size;
-        *b = (strbuf_t){0};
-        return 0;
+        return strbuf_take(b, ret_text, ret_size);
 }
 
 bool text_is_utf8(const char *s)

@@ -79,7 +79,7 @@ def test_callprocess_chain(lamina_path, work, user):
     scripts = SOURCE_DIR / "examples" / "python-multiprocess" / "scripts"
     shutil.copytree(scripts, work / "scripts")
     prefix = as_nobody(work) if user == "nobody" else []
-    manifest, log = same_as_native(lamina_path, work, PY, "scripts/callprocess.py",
+    manifest, _ = same_as_native(lamina_path, work, PY, "scripts/callprocess.py",
                                    prefix=prefix)
     trusted = entries(manifest, "sgx.trusted_files")
     for path in ("/usr/bin/python3", "/bin/sh", f"{work}/scripts/callprocess.py",
